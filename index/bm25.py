@@ -1,0 +1,63 @@
+"""The lexical retriever: bm25s over Chinese-aware tokens, as a llama-index retriever.
+
+llama-index's own BM25Retriever is not used: its default token pattern makes a
+whole Chinese sentence one token, it ignores a custom tokenizer, and its
+persist/load drops a custom pattern. Here the tokens come from
+``index.text_norm`` and the query adds the lexicon's translations, scored as
+a second, down-weighted query so a dictionary guess never outranks a word the
+user typed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from index.lexicon import Lexicon
+from index.text_norm import tokenize
+
+TRANSLATION_WEIGHT = 0.6
+
+
+class LexicalIndex:
+    """BM25 scores for all units at once, in unit order."""
+
+    def __init__(self, retriever, lexicon: Lexicon | None = None):
+        self._bm25 = retriever
+        self.lexicon = lexicon or Lexicon()
+
+    @classmethod
+    def build(cls, texts: list[str]) -> LexicalIndex:
+        import bm25s
+
+        retriever = bm25s.BM25()
+        corpus = [tokenize(t) or [""] for t in texts]
+        retriever.index(corpus, show_progress=False)
+        return cls(retriever)
+
+    @property
+    def vocab(self) -> set[str]:
+        return set(self._bm25.vocab_dict)
+
+    def save(self, folder: Path) -> None:
+        self._bm25.save(str(folder / "bm25"))
+        self.lexicon.save(folder / "lexicon.json")
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        import bm25s
+
+        lexicon_path = folder / "lexicon.json"
+        lexicon = Lexicon.load(lexicon_path) if lexicon_path.exists() else Lexicon()
+        return cls(bm25s.BM25.load(str(folder / "bm25")), lexicon)
+
+    def scores(self, query: str, translate: bool = True) -> np.ndarray:
+        """BM25 of the query's own tokens plus down-weighted translated tokens."""
+        own = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
+        result = self._bm25.get_scores(own) if own else np.zeros(self._bm25.scores["num_docs"], dtype=np.float32)
+        if translate:
+            extra = [t for t in self.lexicon.translate(query) if t in self._bm25.vocab_dict]
+            if extra:
+                result = result + TRANSLATION_WEIGHT * self._bm25.get_scores(extra)
+        return result

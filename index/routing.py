@@ -1,0 +1,43 @@
+"""Route a question to the documents it names or clearly concerns.
+
+A Chinese question about "议定书" otherwise drifts to the Chinese report, whose
+every paragraph shares its language; an English question about "the working
+group" drifts to the English treaties. Names (aliases) and topic cues come
+from the manifest, so a user's new document routes without code. Where a
+longer name contains a shorter one ("Smuggling of Migrants Protocol" vs
+"Protocol"), only the longer counts.
+"""
+
+from __future__ import annotations
+
+from ingest.units import Document
+from index.text_norm import normalize
+
+
+class Router:
+    def __init__(self, docs: list[Document]) -> None:
+        terms: dict[str, set[str]] = {}
+        for doc in docs:
+            for term in (*doc.aliases, doc.short_en, doc.short_zh, *doc.cues):
+                norm = normalize(term).strip()
+                if len(norm) >= 2:
+                    terms.setdefault(norm, set()).add(doc.key)
+        # Longest first, so a longer name claims its span before a shorter one inside it.
+        self._terms = sorted(terms.items(), key=lambda kv: -len(kv[0]))
+
+    def route(self, question: str) -> set[str]:
+        """Keys of the documents the question names or concerns; empty when none."""
+        text = f" {normalize(question)} "
+        taken = [False] * len(text)
+        docs: set[str] = set()
+        for term, keys in self._terms:
+            start = text.find(term)
+            while start != -1:
+                end = start + len(term)
+                ascii_term = term.isascii()
+                bounded = not ascii_term or not text[start - 1].isalnum()  # prefixes: "recommend" ~ "recommended"
+                if bounded and not any(taken[start:end]):
+                    docs |= keys
+                    taken[start:end] = [True] * (end - start)
+                start = text.find(term, start + 1)
+        return docs

@@ -1,0 +1,55 @@
+"""What gets embedded for a unit: its context line plus sentence windows of its text.
+
+A unit longer than the embedding window is embedded as several windows that
+all keep the unit's ref; its dense score is the best window's. The context
+line (document, article heading, parent's lead-in) goes in front of every
+window, because "(c) Appropriate housing;" means nothing without "art. 6,
+para. 3: ... the provision of:".
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.parse import count_tokens
+from ingest.units import Unit
+
+SENTENCE_END = re.compile(r"(?<=[。；;！？!?])|(?<=[.:])\s+(?=[A-Z(“\"])|\n")
+LEAD_IN_CHARS = 200
+
+
+def context_line(unit: Unit, doc_name: str) -> str:
+    """Document name, article heading and the parent's lead-in, shortened."""
+    parts = [doc_name]
+    if unit.heading:
+        parts.append(unit.heading)
+    if unit.lead_in and unit.lead_in != unit.heading:
+        lead = unit.lead_in.replace("\n", " ")
+        parts.append(lead[:LEAD_IN_CHARS])
+    return " | ".join(parts)
+
+
+def windows(text: str, max_tokens: int) -> list[str]:
+    """Greedy packing of sentences into windows of at most ``max_tokens`` (cl100k) tokens."""
+    if count_tokens(text) <= max_tokens:
+        return [text]
+    out: list[str] = []
+    current = ""
+    for sentence in (s.strip() for s in SENTENCE_END.split(text)):
+        if not sentence:
+            continue
+        candidate = f"{current} {sentence}".strip()
+        if current and count_tokens(candidate) > max_tokens:
+            out.append(current)
+            current = sentence
+        else:
+            current = candidate
+    if current:
+        out.append(current)
+    return out
+
+
+def embedding_texts(unit: Unit, doc_name: str, max_tokens: int) -> list[str]:
+    """The strings embedded for ``unit``, one per window."""
+    prefix = context_line(unit, doc_name)
+    return [f"{prefix}\n{w}" for w in windows(unit.text, max_tokens)]

@@ -1,0 +1,1 @@
+"""Turn UN documents into pinpoint-addressed units (paragraphs, articles, sub-items)."""

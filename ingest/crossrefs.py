@@ -1,0 +1,75 @@
+"""Find the units a unit cites: "《议定书》第 6 条第 3 款(d)项", "article 5 of this Protocol".
+
+A link is kept only when its target exists, so a link is always followable.
+Which document a mention means is decided by the aliases in the manifest
+("the Convention" -> untoc, 《议定书》 -> tip-protocol); a bare article
+mention inside a treaty means the treaty itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.units import Document
+
+ZH_REF = re.compile(
+    r"(?:《(?P<name>[^》]{1,40})》)?\s*第\s*(?P<art>\d+)\s*条(?:\s*第\s*(?P<para>\d+)\s*款)?(?:\s*[(（](?P<sub>[a-z])[)）]\s*项)?"
+)
+EN_REF = re.compile(
+    r"\barticles?\s+(?P<arts>\d+(?:\s*(?:,|and|or)\s*\d+)*)"
+    r"(?:,\s*paragraph\s+(?P<para>\d+)(?:\s*\(?(?P<sub>[a-z])\))?)?"
+    r"(?:,?\s+of\s+(?P<name>this Protocol|this Convention|the (?:[A-Z][\w ]{0,60}?)?(?:Protocol|Convention)))?",
+    re.IGNORECASE,
+)
+EN_PARA_SAME_ARTICLE = re.compile(r"\bparagraphs?\s+(?P<para>\d+)(?:\s*\(?(?P<sub>[a-z])\))?\s+of\s+this\s+article", re.I)
+
+
+def resolve_alias(name: str, docs: list[Document]) -> str | None:
+    """The document key a name refers to (longest alias match wins)."""
+    lowered = name.lower().removeprefix("the ").strip()
+    best: tuple[int, str] | None = None
+    for doc in docs:
+        for alias in (doc.key, doc.short_en, doc.short_zh, *doc.aliases):
+            a = alias.lower().removeprefix("the ").strip()
+            if a and (a == lowered or a in lowered) and (best is None or len(a) > best[0]):
+                best = (len(a), doc.key)
+    return best[1] if best else None
+
+
+def find_links(text: str, doc: Document, article: str | None, docs: list[Document], existing: set[str]) -> list[str]:
+    """Refs of existing units that ``text`` (a unit of ``doc``) cites."""
+    found: list[str] = []
+    default_treaty = doc.key if doc.kind == "treaty" else None
+    for m in ZH_REF.finditer(text):
+        target = resolve_alias(m["name"], docs) if m["name"] else default_treaty
+        found.append(_ref(target, m["art"], m["para"], m["sub"]))
+    for m in EN_REF.finditer(text):
+        name = m["name"] or ""
+        target = doc.key if name.lower().startswith("this") or not name else resolve_alias(name, docs)
+        if not name and doc.kind != "treaty":
+            target = None
+        for art in re.findall(r"\d+", m["arts"]):
+            found.append(_ref(target, art, m["para"], m["sub"]))
+    if article and doc.kind == "treaty":
+        for m in EN_PARA_SAME_ARTICLE.finditer(text):
+            found.append(_ref(doc.key, article, m["para"], m["sub"]))
+    out: list[str] = []
+    for ref in found:
+        ref = _deepest_existing(ref, existing) if ref else None
+        if ref and ref not in out:
+            out.append(ref)
+    return out
+
+
+def _ref(doc: str | None, art: str, para: str | None, sub: str | None) -> str | None:
+    if doc is None:
+        return None
+    pin = art + (f"({para})" if para else "") + (f"({sub})" if sub else "")
+    return f"{doc}:{pin}"
+
+
+def _deepest_existing(ref: str, existing: set[str]) -> str | None:
+    """``tip-protocol:3(a)`` written as ``article 3, paragraph a)`` may lack a level: back off."""
+    while ref not in existing and "(" in ref:
+        ref = ref[: ref.rfind("(")]
+    return ref if ref in existing else None

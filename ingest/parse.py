@@ -1,0 +1,87 @@
+"""Parse one manifest document into Units: structure, labels, lead-ins, links, tokens."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from ingest.crossrefs import find_links
+from ingest.labels import label_en, label_zh, split_pinpoint
+from ingest.readers import blocks, read_text
+from ingest.treaty_articles import parse_treaty
+from ingest.un_paragraphs import parse_report
+from ingest.units import Document, Unit, content_hash
+
+
+@lru_cache(maxsize=2)
+def _encoding(name: str):
+    import tiktoken
+
+    return tiktoken.get_encoding(name)
+
+
+def count_tokens(text: str, encoding: str = "cl100k_base") -> int:
+    return len(_encoding(encoding).encode(text, disallowed_special=()))
+
+
+def parse_document(doc: Document, corpus_dir: Path, docs: list[Document], encoding: str = "cl100k_base") -> list[Unit]:
+    """All units of ``doc``, in document order; raises IngestError on bad structure."""
+    path = corpus_dir / doc.file
+    if not path.exists():
+        raise FileNotFoundError(f"{doc.key}: file {path} listed in the manifest does not exist")
+    text = read_text(path)
+    parse = parse_report if doc.kind == "report" else parse_treaty
+    _title, raw_units = parse(blocks(text), doc.file)
+    by_pin = {r.pinpoint: r for r in raw_units}
+    children: dict[str, list[str]] = {}
+    for r in raw_units:
+        if r.parent:
+            children.setdefault(r.parent, []).append(r.pinpoint)
+    existing = _existing_refs(doc, by_pin, docs, corpus_dir)
+    units = []
+    for r in raw_units:
+        body = text[r.start : r.end]
+        parent = by_pin.get(r.parent) if r.parent else None
+        lead_in = text[parent.start : parent.own_end] if parent else ""
+        article = split_pinpoint(r.pinpoint)[0] if doc.kind == "treaty" else None
+        own = text[r.start : r.own_end]
+        links = [x for x in find_links(own, doc, article, docs, existing) if not _is_self(x, doc.key, r.pinpoint)]
+        units.append(
+            Unit(
+                doc=doc.key, pinpoint=r.pinpoint, text=body, lead_in=lead_in, section=r.section,
+                heading=r.heading, lang=doc.language, label_en=label_en(doc, r.pinpoint),
+                label_zh=label_zh(doc, r.pinpoint), start=r.start, end=r.end, line=r.line,
+                parent=f"{doc.key}:{r.parent}" if r.parent else None,
+                children=tuple(f"{doc.key}:{c}" for c in children.get(r.pinpoint, ())),
+                links=tuple(links), tokens=count_tokens(body, encoding),
+                sha=content_hash(doc.key, r.pinpoint, body, lead_in, r.heading),
+            )
+        )
+    return units
+
+
+def _is_self(ref: str, key: str, pinpoint: str) -> bool:
+    """A unit citing its own article ("paragraph 1 of this article") is not a link."""
+    target = ref.split(":", 1)[1]
+    return ref.startswith(f"{key}:") and (pinpoint == target or pinpoint.startswith(target + "("))
+
+
+_REF_CACHE: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _existing_refs(doc: Document, own: dict, docs: list[Document], corpus_dir: Path) -> set[str]:
+    """Refs of this document and of every other one, parsed structure only (no links)."""
+    refs = {f"{doc.key}:{p}" for p in own}
+    for other in docs:
+        if other.key == doc.key:
+            continue
+        key = (str(corpus_dir / other.file), other.key)
+        if key not in _REF_CACHE:
+            try:
+                other_text = read_text(corpus_dir / other.file)
+                parse = parse_report if other.kind == "report" else parse_treaty
+                _REF_CACHE[key] = frozenset(f"{other.key}:{r.pinpoint}" for r in parse(blocks(other_text), other.file)[1])
+            except (OSError, ValueError):
+                _REF_CACHE[key] = frozenset()
+        refs |= _REF_CACHE[key]
+    return refs

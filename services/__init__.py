@@ -1,0 +1,1 @@
+"""Services over the index: ask (answers with citations) and cite (reference lookup)."""

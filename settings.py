@@ -1,0 +1,103 @@
+"""One settings object for Pinpoint, read from environment variables.
+
+Why one object: every component (ingest, index, services, UI, eval) takes its
+paths, model choices and thresholds from here, so a deployment changes
+behaviour by environment alone and no constant hides in a module.
+
+``apply_offline_defaults`` must run before llama-index, chromadb, gradio or
+tiktoken are imported: they read these variables at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, str(default)))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, str(default)))
+
+
+def apply_offline_defaults(threads: int | None = None) -> None:
+    """Make every library work without network and without thread fights.
+
+    tiktoken downloads its encodings unless TIKTOKEN_CACHE_DIR points at the
+    copy llama-index-core ships; gradio and chromadb phone home unless told
+    not to; numpy/BLAS and the embedders each start one thread per core, and
+    two pools of two threads on two cores slow each other down badly.
+    """
+    n = str(threads or _env_int("PINPOINT_THREADS", 1))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ.setdefault(var, n)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        import importlib.util
+
+        spec = importlib.util.find_spec("llama_index.core")
+        if spec and spec.origin:
+            cache = Path(spec.origin).parent / "_static" / "tiktoken_cache"
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the defaults a single user wants."""
+
+    corpus_dir: Path = field(default_factory=lambda: Path(_env("PINPOINT_CORPUS_DIR", str(ROOT / "data" / "corpus"))))
+    index_dir: Path = field(default_factory=lambda: Path(_env("PINPOINT_INDEX_DIR", str(ROOT / "data" / "index"))))
+    glossary_path: Path = field(
+        default_factory=lambda: Path(_env("PINPOINT_GLOSSARY", str(ROOT / "data" / "glossary.tsv")))
+    )
+    prompts_dir: Path = field(default_factory=lambda: Path(_env("PINPOINT_PROMPTS_DIR", str(ROOT / "prompts"))))
+    chroma_url: str = field(default_factory=lambda: _env("PINPOINT_CHROMA_URL", ""))
+    collection_prefix: str = field(default_factory=lambda: _env("PINPOINT_COLLECTION", "pinpoint"))
+    # Dense models, comma-separated: "use" (multilingual USE v3) and/or "e5" (multilingual-e5-small).
+    embedders: tuple[str, ...] = field(
+        default_factory=lambda: tuple(m.strip() for m in _env("PINPOINT_EMBEDDERS", "use").split(",") if m.strip())
+    )
+    threads: int = field(default_factory=lambda: _env_int("PINPOINT_THREADS", 1))
+    # The embedding window in model tokens; a longer unit is embedded as sentence windows.
+    embed_window_tokens: int = field(default_factory=lambda: _env_int("PINPOINT_EMBED_WINDOW", 128))
+    embed_batch: int = field(default_factory=lambda: _env_int("PINPOINT_EMBED_BATCH", 32))
+    # How many candidates each retriever passes to fusion, and how many refs `ask` returns.
+    candidates: int = field(default_factory=lambda: _env_int("PINPOINT_CANDIDATES", 50))
+    top_k: int = field(default_factory=lambda: _env_int("PINPOINT_TOP_K", 10))
+    # Fusion weights of the lexical side when query and unit share / do not share a language.
+    bm25_weight_same: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_SAME", 0.6))
+    bm25_weight_cross: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_CROSS", 0.75))
+    # Added to the fused score of units of a document the question names or concerns.
+    route_boost: float = field(default_factory=lambda: _env_float("PINPOINT_ROUTE_BOOST", 1.0))
+    # Below this fused score of the best unit, `ask` says the documents do not answer.
+    answer_threshold: float = field(default_factory=lambda: _env_float("PINPOINT_ANSWER_THRESHOLD", 0.0))
+    max_question_chars: int = field(default_factory=lambda: _env_int("PINPOINT_MAX_QUESTION_CHARS", 2000))
+    tokenizer_encoding: str = field(default_factory=lambda: _env("PINPOINT_TOKEN_ENCODING", "cl100k_base"))
+
+    @property
+    def primary_treaty(self) -> str:
+        """The treaty a bare "article N" refers to."""
+        return _env("PINPOINT_DEFAULT_TREATY", "tip-protocol")
+
+    @property
+    def primary_report(self) -> str:
+        """The report a bare "paragraph N" refers to."""
+        return _env("PINPOINT_DEFAULT_REPORT", "report")
+
+
+def get_settings() -> Settings:
+    """A fresh Settings from the current environment (tests change the env)."""
+    return Settings()
