@@ -1,0 +1,1 @@
+"""Retrieval evaluation of Pinpoint (`python -m eval`): metrics, baselines, reports."""

@@ -1,0 +1,148 @@
+"""The systems under evaluation, behind one interface: ``ask(question) -> (ranking, answered)``.
+
+Pinpoint and baselines (b) BM25 only and (c) dense only are the engine in its
+three modes. Baseline (a) is what the llama-index starter tutorial builds:
+SimpleDirectoryReader + default SentenceSplitter + in-memory VectorStoreIndex,
+with the same embedding model, so the comparison measures the structure-aware
+units and fusion, not the embedder. Its chunks carry no refs, so each chunk is
+mapped to the refs of the units its span overlaps (``chunk_refs``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Protocol
+
+from settings import Settings
+
+Answer = tuple[list[list[str]], bool | None]  # (ranking: refs per rank position, answerable decision)
+
+
+class System(Protocol):
+    name: str
+
+    def ask(self, question: str) -> Answer: ...
+
+
+class Span(Protocol):
+    """What chunk mapping needs of a unit (ingest.units.Unit has it)."""
+
+    @property
+    def ref(self) -> str: ...
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
+
+
+def locate(chunk: str, text: str, hint: int | None) -> tuple[int, int]:
+    """The span of ``chunk`` in ``text``: at ``hint`` when it is there, else the occurrence nearest to it.
+
+    Why not trust the node's offsets: they index the file as SimpleDirectoryReader
+    read it, units index ``read_text``'s output, which drops CRs, a BOM and page
+    furniture lines. When the chunk contains a dropped line it is not verbatim in
+    ``text``; then its first and last lines anchor the span.
+    """
+    hint = hint or 0
+    if text[hint : hint + len(chunk)] == chunk:
+        return hint, hint + len(chunk)
+    starts = _occurrences(chunk, text)
+    if starts:
+        start = min(starts, key=lambda s: abs(s - hint))
+        return start, start + len(chunk)
+    lines = [line.strip() for line in chunk.split("\n") if line.strip()]
+    if lines:
+        firsts = _occurrences(lines[0], text)
+        if firsts:
+            start = min(firsts, key=lambda s: abs(s - hint))
+            last = text.find(lines[-1], start)
+            if last >= 0:
+                return start, last + len(lines[-1])
+    raise LookupError(f"chunk not found in the document text: {chunk[:60]!r}")
+
+
+def _occurrences(needle: str, text: str) -> list[int]:
+    out, pos = [], text.find(needle)
+    while pos >= 0:
+        out.append(pos)
+        pos = text.find(needle, pos + 1)
+    return out
+
+
+def chunk_refs(start: int, end: int, units: Sequence[Span]) -> list[str]:
+    """Refs of the units whose span [start, end) overlaps the chunk's, in document order.
+
+    A chunk "finds" every paragraph it touches, parents included (a parent's
+    span covers its children), which makes the starter's hit@k generous.
+    """
+    return [u.ref for u in sorted(units, key=lambda u: u.start) if u.start < end and u.end > start]
+
+
+class EngineSystem:
+    """Pinpoint ("hybrid") or a single-retriever baseline ("dense", "bm25") over the live index."""
+
+    def __init__(self, name: str, engine: object) -> None:
+        self.name = name
+        self.engine = engine
+
+    def ask(self, question: str) -> Answer:
+        out = self.engine.ask(question)  # type: ignore[attr-defined]
+        return [[hit["ref"]] for hit in out["retrieved"]], bool(out["answerable"])
+
+
+class StarterSystem:
+    """Baseline (a): the llama-index starter pipeline; no answerability decision."""
+
+    name = "starter"
+
+    def __init__(self, settings: Settings, k: int, units: Sequence[Span]) -> None:
+        from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+        from llama_index.core.node_parser import SentenceSplitter
+        from llama_index.core.schema import MetadataMode
+
+        from index.embeddings import make_embedder
+        from ingest.manifest import load_manifest
+        from ingest.readers import read_text
+
+        docs = load_manifest(settings.corpus_dir)
+        by_file = {d.file: d.key for d in docs}
+        paths = [settings.corpus_dir / d.file for d in docs]
+        documents = SimpleDirectoryReader(input_files=[str(p) for p in paths]).load_data()
+        embedder = make_embedder(settings.embedders[0], settings.threads)
+        index = VectorStoreIndex.from_documents(documents, embed_model=embedder, transformations=[SentenceSplitter()])
+        self.retriever = index.as_retriever(similarity_top_k=k)
+        texts = {d.key: read_text(settings.corpus_dir / d.file) for d in docs}
+        doc_units: dict[str, list[Span]] = {}
+        for u in units:
+            doc_units.setdefault(u.ref.split(":", 1)[0], []).append(u)
+        self.refs: dict[str, list[str]] = {}
+        for node in index.docstore.docs.values():
+            key = by_file[node.metadata["file_name"]]
+            start, end = locate(node.get_content(metadata_mode=MetadataMode.NONE), texts[key], node.start_char_idx)
+            self.refs[node.node_id] = chunk_refs(start, end, doc_units.get(key, []))
+        self.chunks = len(self.refs)
+
+    def ask(self, question: str) -> Answer:
+        return [self.refs[n.node.node_id] for n in self.retriever.retrieve(question)], None
+
+
+def build_systems(names: Sequence[str], settings: Settings, k: int, units: Sequence[Span]) -> list[System]:
+    """Load the index once and share it between the engine modes; build the starter in memory."""
+    from index.hybrid import LoadedIndex
+    from services.engine import Engine
+
+    settings = dataclasses.replace(settings, top_k=k)
+    modes = {"pinpoint": "hybrid", "dense": "dense", "bm25": "bm25"}
+    loaded = LoadedIndex.load(settings) if any(n in modes for n in names) else None
+    systems: list[System] = []
+    for name in names:
+        if name in modes:
+            systems.append(EngineSystem(name, Engine(settings, modes[name], index=loaded)))
+        elif name == "starter":
+            systems.append(StarterSystem(settings, k, units))
+        else:
+            raise ValueError(f"unknown system {name!r}; choose from pinpoint, dense, bm25, starter")
+    return systems

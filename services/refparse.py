@@ -1,0 +1,421 @@
+"""Read what a user types into ``cite`` as a reference: "art. 6(3)(d)", "第8段(j)项", "tip-protocol:6(3)(d)".
+
+Why a parser of its own: ``cite`` must answer *exactly* the unit a person names,
+in the forms people actually write (UN English and Chinese citation styles, our
+own labels pasted back, raw refs, traditional characters, full-width digits),
+and must say "this is not a reference" for a phrase so the caller can search
+instead of guessing. Everything here is deterministic and index-free: it works
+from the manifest (``Document``) and a set of existing refs only.
+
+Three steps, three functions:
+
+* ``parse_reference`` turns text into a ``ParsedRef`` (document, pinpoint, kind)
+  or ``None``. The query is normalised with ``index.text_norm.normalize``
+  (NFKC + lower case + traditional -> simplified), the pinpoint expression is
+  found, and whatever text is left must be a document name (decided by
+  ``ingest.crossrefs.resolve_alias``, the same alias matching ingest uses) or
+  filler ("of the", "的"); anything else means the query is a phrase.
+* ``resolve`` maps a ``ParsedRef`` to the existing ref it names, with one
+  tolerance ("3(1)(a)" for an article without numbered paragraphs is "3(a)").
+* ``nearest`` suggests existing refs when the named one does not exist.
+
+Rejected on purpose (they return ``None``): several references in one query
+("articles 6 and 7", "paras. 7 and 8"), a paragraph of a treaty without its
+article ("第3款"), malformed items ("art. 6 (bis)", "6(3)(4)"), numbers of four
+or more digits (years, symbols), and any reference-shaped text with words that
+are not a document name ("victims in paragraph 3").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.text_norm import normalize
+from ingest.crossrefs import resolve_alias
+from ingest.labels import split_pinpoint
+from ingest.units import Document
+
+PARAGRAPH = "paragraph"  # report style: "7", "7(c)"
+ARTICLE = "article"  # treaty style: "6", "6(3)", "6(3)(d)", "3(a)", "preamble"
+PREAMBLE = "preamble"
+
+# A reference is short; a long text is a question or a passage, never a reference.
+MAX_QUERY_CHARS = 200
+
+_NUM = r"[0-9]{1,3}(?![0-9])"
+_PART = r"\(\s*[0-9a-z]{1,6}\s*\)"
+_CHAIN = rf"(?:\s*{_PART})*"
+_PARA_WORD = r"\bpara(?:graph|\.)?"
+_SUB_WORD = r"\bsub[- ]?para(?:graph|\.)?"
+_ART_WORD = r"\bart(?:icle|\.)?"
+_ZH_ITEM = rf"(?:\s*第?\s*{_PART}\s*(?:分段|项|目)?)"
+
+RAW_REF = re.compile(rf"^(?P<key>[a-z0-9][a-z0-9._-]*)\s*:\s*(?P<pin>preamble|{_NUM}{_CHAIN})$")
+PREAMBLE_RE = re.compile(r"\bpreamble\b|序言")
+# "subparagraph (d) of paragraph 3 of article 6", "paragraph 1 of article 14"
+EN_REVERSED = re.compile(
+    rf"(?:{_SUB_WORD}\s*(?P<sub>{_PART})(?P<subchain>{_CHAIN})\s*,?\s*of\s+)?"
+    rf"(?:{_PARA_WORD}\s*(?P<para>{_NUM})(?P<chain>{_CHAIN})\s*,?\s*of\s+)?"
+    rf"{_ART_WORD}\s*(?P<art>{_NUM})"
+)
+# "art. 6(3)(d)", "article 14, paragraph 1", "Article 6, paragraph 3, subparagraph (d)"
+EN_ARTICLE = re.compile(
+    rf"{_ART_WORD}\s*(?P<art>{_NUM})(?P<chain>{_CHAIN})"
+    rf"(?:\s*,?\s*{_PARA_WORD}\s*(?P<para>{_NUM})(?P<chain2>{_CHAIN}))?"
+    rf"(?:\s*,?\s*{_SUB_WORD}\s*(?P<sub>{_PART}|[a-z]\b)(?P<chain3>{_CHAIN}))?"
+)
+# "第6条第3款(d)项", "第5条第1款(a)项第(ii)目", "6条"
+ZH_ARTICLE = re.compile(
+    rf"(?<![0-9])第?\s*(?P<art>{_NUM})\s*条(?:\s*第?\s*(?P<para>{_NUM})\s*款)?(?P<items>{_ZH_ITEM}*)"
+)
+# "第8段(j)项", "第 1 段", "段 24"
+ZH_PARAGRAPH = re.compile(rf"(?:(?<![0-9])第?\s*(?P<n1>{_NUM})\s*段|段\s*(?P<n2>{_NUM}))(?P<items>{_ZH_ITEM}*)")
+# "para. 8 (o)", "paragraph 16", "¶ 7, subparagraph (c)"
+EN_PARAGRAPH = re.compile(
+    rf"(?:{_PARA_WORD}|¶)\s*(?P<num>{_NUM})(?P<chain>{_CHAIN})"
+    rf"(?:\s*,?\s*{_SUB_WORD}\s*(?P<sub>{_PART}|[a-z]\b)(?P<chain3>{_CHAIN}))?"
+)
+# "7(c)", "6 (3) (d)", "untoc 2(a)": not part of a symbol like WG.4/2017/4
+BARE = re.compile(rf"(?<![\w./:-])(?P<num>{_NUM})(?P<chain>{_CHAIN})(?![\w/:-]|\.\w)")
+
+PART_TEXT = re.compile(r"\(\s*([0-9a-z]{1,6})\s*\)")
+VALID_ITEM = re.compile(r"[a-z]|([a-z])\1|[ivxlc]{1,6}")
+ZH_NUMERAL = re.compile(r"第\s*([零〇一二两三四五六七八九十百]+)\s*(?=[条款段项目])")
+ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+FILLER = frozenset(["of", "the", "this", "in", "see", "cf", "at", "under", "的", "见", "参见"])
+ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+
+
+@dataclass(frozen=True)
+class ParsedRef:
+    """What a query names; ``doc`` is None when the document cannot be decided."""
+
+    doc: str | None  # document key when named or implied, None when not decidable
+    pinpoint: str  # e.g. "6(3)(d)"
+    kind: str  # "paragraph" (report style) or "article" (treaty style)
+
+    @property
+    def ref(self) -> str | None:
+        return f"{self.doc}:{self.pinpoint}" if self.doc else None
+
+
+@dataclass(frozen=True)
+class _Found:
+    start: int
+    end: int
+    head: str
+    parts: tuple[str, ...]
+    kind: str | None  # None: decided by the document or by the shape ("7(c)" vs "6(3)")
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_reference(
+    query: str, docs: list[Document], default_report: str = "report", default_treaty: str = "tip-protocol"
+) -> ParsedRef | None:
+    """None when the query is not a reference (a phrase to search instead).
+
+    A reference without a document name goes to ``default_report`` (paragraph
+    style) or ``default_treaty`` (article style), because in Pinpoint's corpus
+    "para. 7" means the report and "art. 6" means the Trafficking Protocol.
+    When the named document contradicts the pinpoint style ("report, art. 6")
+    the document is not decidable and ``doc`` is None.
+    """
+    if not isinstance(query, str) or not query.strip() or len(query) > MAX_QUERY_CHARS:
+        return None
+    text = _prepare(query)
+    if not text:
+        return None
+    by_key = {d.key.lower(): d for d in docs}
+    raw = RAW_REF.match(text)
+    if raw and raw["key"] in by_key:
+        doc = by_key[raw["key"]]
+        if raw["pin"] == PREAMBLE:
+            return ParsedRef(doc.key, PREAMBLE, ARTICLE)
+        pin = _pinpoint(raw["pin"].split("(", 1)[0], PART_TEXT.findall(raw["pin"]))
+        return ParsedRef(doc.key, pin, _kind_of(doc)) if pin else None
+    found = _find_pinpoint(text)
+    if found is None:
+        return None
+    pinpoint = PREAMBLE if found.head == PREAMBLE else _pinpoint(found.head, list(found.parts))
+    if pinpoint is None:
+        return None
+    named = _named_document(text[: found.start] + " " + text[found.end :], docs)
+    if named is False:
+        return None
+    kind = found.kind
+    if named:
+        doc = next(d for d in docs if d.key == named)
+        if kind is None or kind == _kind_of(doc):
+            return ParsedRef(doc.key, pinpoint, _kind_of(doc))
+        return ParsedRef(None, pinpoint, kind)
+    if kind is None:
+        kind = ARTICLE if found.parts and found.parts[0].isdigit() else PARAGRAPH
+    default = by_key.get((default_report if kind == PARAGRAPH else default_treaty).lower())
+    return ParsedRef(default.key if default and _kind_of(default) == kind else None, pinpoint, kind)
+
+
+def _kind_of(doc: Document) -> str:
+    return PARAGRAPH if doc.kind == "report" else ARTICLE
+
+
+def _prepare(query: str) -> str:
+    """Normalised for matching: simplified, half-width, lower case, Chinese numerals as digits."""
+    text = normalize(query)
+    text = ZH_NUMERAL.sub(lambda m: _zh_number(m[1]), text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _zh_number(numeral: str) -> str:
+    """"十七" -> "第17"; an unreadable numeral is left as it was (and so matches nothing)."""
+    total, current = 0, 0
+    for ch in numeral:
+        if ch in ZH_DIGITS:
+            current = ZH_DIGITS[ch]
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif ch == "百":
+            total += (current or 1) * 100
+            current = 0
+    total += current
+    return f"第{total}" if 0 < total < 1000 else f"第{numeral}"
+
+
+def _parts(*chains: str | None) -> list[str]:
+    out: list[str] = []
+    for chain in chains:
+        if chain:
+            out.extend(PART_TEXT.findall(chain))
+    return out
+
+
+def _find_pinpoint(text: str) -> _Found | None:
+    """The first pinpoint expression, most explicit forms first (a bare number comes last)."""
+    m = PREAMBLE_RE.search(text)
+    if m:
+        return _Found(m.start(), m.end(), PREAMBLE, (), ARTICLE)
+    for m in EN_REVERSED.finditer(text):
+        if m["sub"] or m["para"]:
+            parts = ([m["para"]] if m["para"] else []) + _parts(m["chain"], m["sub"], m["subchain"])
+            return _Found(m.start(), m.end(), m["art"], tuple(parts), ARTICLE)
+    m = EN_ARTICLE.search(text)
+    if m:
+        sub = m["sub"] if m["sub"] and m["sub"].startswith("(") else (f"({m['sub']})" if m["sub"] else None)
+        parts = _parts(m["chain"]) + ([m["para"]] if m["para"] else []) + _parts(m["chain2"], sub, m["chain3"])
+        return _Found(m.start(), m.end(), m["art"], tuple(parts), ARTICLE)
+    m = ZH_ARTICLE.search(text)
+    if m:
+        parts = ([m["para"]] if m["para"] else []) + _parts(m["items"])
+        return _Found(m.start(), m.end(), m["art"], tuple(parts), ARTICLE)
+    m = ZH_PARAGRAPH.search(text)
+    if m:
+        return _Found(m.start(), m.end(), m["n1"] or m["n2"], tuple(_parts(m["items"])), PARAGRAPH)
+    m = EN_PARAGRAPH.search(text)
+    if m:
+        sub = m["sub"] if m["sub"] and m["sub"].startswith("(") else (f"({m['sub']})" if m["sub"] else None)
+        return _Found(m.start(), m.end(), m["num"], tuple(_parts(m["chain"], sub, m["chain3"])), PARAGRAPH)
+    m = BARE.search(text)
+    if m:
+        return _Found(m.start(), m.end(), m["num"], tuple(_parts(m["chain"])), None)
+    return None
+
+
+def _pinpoint(head: str, parts: list[str]) -> str | None:
+    """Canonical pinpoint ("06 (3)(D)" -> "6(3)(d)"); None when the items are not a pinpoint.
+
+    A number is allowed only as the first item (the paragraph of an article);
+    items are letters ("d", "aa") or roman numerals ("ii"), at most four levels.
+    """
+    if not head.isdigit() or len(parts) > 4:
+        return None
+    out = str(int(head))
+    for i, part in enumerate(parts):
+        if part.isdigit():
+            if i != 0:
+                return None
+            part = str(int(part))
+        elif not VALID_ITEM.fullmatch(part):
+            return None
+        out += f"({part})"
+    return out
+
+
+def _named_document(leftover: str, docs: list[Document]) -> str | None | bool:
+    """The document the text around the pinpoint names; None if it names none, False if it is not a name.
+
+    False means words remain that are neither a document name nor filler, so the
+    whole query is a phrase ("victims in paragraph 3"), not a reference.
+    """
+    if _only_filler(leftover):
+        return None
+    key = _symbol_match(leftover, docs) or resolve_alias(leftover.strip(), docs)
+    if key is None:
+        return False
+    doc = next(d for d in docs if d.key == key)
+    rest = leftover
+    spellings = (doc.key, doc.short_en, doc.short_zh, doc.symbol, *doc.aliases)
+    names = {normalize(n).removeprefix("the ").strip() for n in spellings}
+    for name in sorted((n for n in names if n), key=len, reverse=True):
+        rest = rest.replace(name, " ")
+    return key if _only_filler(rest) else False
+
+
+def _only_filler(text: str) -> bool:
+    words = re.sub(r"[\W_]+", " ", text).split()
+    return all(w in FILLER for w in words)
+
+
+def _symbol_match(text: str, docs: list[Document]) -> str | None:
+    """A UN document symbol ("A/RES/55/25, annex II") names its document; longest symbol first."""
+    for doc in sorted(docs, key=lambda d: len(d.symbol), reverse=True):
+        symbol = normalize(doc.symbol)
+        if symbol and re.search(rf"(?<![0-9a-z]){re.escape(symbol)}(?![0-9a-z])", text):
+            return doc.key
+    return None
+
+
+# ---------------------------------------------------------------- resolving
+
+
+def resolve(parsed: ParsedRef, existing: set[str]) -> str | None:
+    """The existing ref it names; tolerant: '3(1)(a)' for an article without numbered paragraphs falls back to '3(a)'.
+
+    The tolerance exists because people cite a one-paragraph article as
+    "paragraph 1"; it applies only to paragraph 1 and only when the article has
+    no numbered paragraphs at all, so it never picks a different provision.
+    With no document (``doc`` None) a pinpoint is resolved only if exactly one
+    document has it.
+    """
+    if parsed.doc is not None:
+        return _lookup(parsed.doc, parsed.pinpoint, existing)
+    docs = sorted({r.split(":", 1)[0] for r in existing if ":" in r})
+    hits = {ref for d in docs if (ref := _lookup(d, parsed.pinpoint, existing))}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def _lookup(doc: str, pinpoint: str, existing: set[str]) -> str | None:
+    ref = f"{doc}:{pinpoint}"
+    if ref in existing:
+        return ref
+    head, parts = split_pinpoint(pinpoint)
+    if not parts or parts[0] != "1" or (len(parts) > 1 and parts[1].isdigit()):
+        return None
+    prefix = f"{doc}:{head}("
+    numbered = any(r.startswith(prefix) and r[len(prefix) : len(prefix) + 1].isdigit() for r in existing)
+    if numbered:
+        return None
+    alt = f"{doc}:{head}" + "".join(f"({p})" for p in parts[1:])
+    return alt if alt in existing else None
+
+
+# ---------------------------------------------------------------- suggestions
+
+
+def nearest(parsed: ParsedRef, existing: list[str], n: int = 5) -> list[str]:
+    """Existing refs closest to an unknown reference.
+
+    Same document first; same article/paragraph number, then numerically
+    nearest, then siblings.
+
+    Why this order: a missing "7(z)" is most likely a typo for the last item,
+    7(j), or a reference to paragraph 7 as a whole; a missing "article 45" is
+    past the end, so the last article is the useful answer. Concretely, walking
+    up the requested pinpoint level by level: descendants of the pinpoint, then
+    at each level the nearest existing sibling, the common parent, and the
+    other siblings by distance (each followed by its own items).
+    """
+    if n <= 0:
+        return []
+    query = _path(parsed.pinpoint)
+    by_doc: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for ref in dict.fromkeys(existing):
+        if ":" not in ref:
+            continue
+        doc, pin = ref.split(":", 1)
+        path = _path(pin)
+        if path:
+            by_doc.setdefault(doc, []).append((ref, path))
+    ranked = {doc: _rank(query, cands) for doc, cands in by_doc.items()}
+    out: list[str] = []
+    if parsed.doc in ranked:
+        out.extend(ranked.pop(parsed.doc))
+    lists = list(ranked.values())
+    for i in range(max((len(x) for x in lists), default=0)):
+        out.extend(x[i] for x in lists if i < len(x))
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+def _path(pinpoint: str) -> tuple[str, ...]:
+    if pinpoint == PREAMBLE:
+        return (PREAMBLE,)
+    head, parts = split_pinpoint(pinpoint)
+    return (head, *parts) if head else ()
+
+
+def _value(path: tuple[str, ...], level: int) -> tuple[int, int]:
+    """(type, number) of one item: 0 number, 1 letter, 2 roman (an item below a letter)."""
+    item = path[level]
+    if item == PREAMBLE:
+        return 0, 0
+    if item.isdigit():
+        return 0, int(item)
+    below_letter = level > 0 and not path[level - 1].isdigit() and path[level - 1] != PREAMBLE
+    if below_letter and all(c in ROMAN for c in item):
+        return 2, _roman(item)
+    return 1, (ord(item[0]) - 96) + 26 * (len(item) - 1)
+
+
+def _roman(text: str) -> int:
+    total = 0
+    for i, ch in enumerate(text):
+        v = ROMAN[ch]
+        total += -v if i + 1 < len(text) and ROMAN[text[i + 1]] > v else v
+    return total
+
+
+def _distance(query: tuple[str, ...], path: tuple[str, ...], level: int) -> int:
+    qt, qv = _value(query, level)
+    ct, cv = _value(path, level)
+    return abs(qv - cv) + (0 if qt == ct else 1000)
+
+
+def _natural(path: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    return tuple(_value(path, i) for i in range(len(path)))
+
+
+def _rank(query: tuple[str, ...], cands: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def add(ref: str) -> None:
+        if ref not in seen:
+            seen.add(ref)
+            out.append(ref)
+
+    own = [c for c in cands if c[1][: len(query)] == query]
+    for ref, _ in sorted(own, key=lambda c: (len(c[1]), _natural(c[1]))):
+        add(ref)  # the pinpoint itself and its own items
+    for level in range(len(query) - 1, -1, -1):
+        prefix = query[:level]
+        group = [(r, p) for r, p in cands if p[:level] == prefix and r not in seen]
+        if not group:
+            continue
+        below = [(r, p) for r, p in group if len(p) > level]
+        dist = {r: _distance(query, p, level) for r, p in below}
+        children = [(r, p) for r, p in below if len(p) == level + 1]
+        if children:
+            best = min(dist[r] for r, _ in children)
+            for r, _ in sorted(children, key=lambda c: _natural(c[1])):
+                if dist[r] == best:
+                    add(r)
+        for r, p in group:
+            if p == prefix:
+                add(r)
+        for r, _ in sorted(below, key=lambda c: (dist[c[0]], _value(c[1], level), len(c[1]), _natural(c[1]))):
+            add(r)
+    return out
