@@ -87,8 +87,12 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
 
 
 def _lexical_text(unit: Unit, doc_name: str) -> str:
-    """What BM25 sees: the unit's text with its article heading (the lead-in is not repeated)."""
-    return f"{unit.heading}\n{unit.text}" if unit.heading else unit.text
+    """What BM25 sees: the article heading, then the unit's text.
+
+    The parent's lead-in is left out: measured, it lowered hit@5 (0.84 -> 0.82), since
+    every sibling then matches the lead-in's words equally.
+    """
+    return "\n".join(part for part in (unit.heading, unit.text) if part)
 
 
 def _embed_units(settings, name, units, names, client, store_name, previous, progress) -> tuple[int, int]:
@@ -119,7 +123,7 @@ def _embed_units(settings, name, units, names, client, store_name, previous, pro
         for start in range(0, len(todo), batch):
             chunk = todo[start : start + batch]
             vectors = embedder.encode([n.text for n in chunk])
-            for node, vector in zip(chunk, vectors):
+            for node, vector in zip(chunk, vectors, strict=False):
                 node.embedding = vector.tolist()
             bar.update(len(chunk))
         bar.close()
@@ -144,5 +148,5 @@ def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> d
         return {}
     return {
         (node_id, meta_row.get("sha")): list(vector)
-        for node_id, meta_row, vector in zip(got["ids"], got["metadatas"], got["embeddings"])
+        for node_id, meta_row, vector in zip(got["ids"], got["metadatas"], got["embeddings"], strict=False)
     }
