@@ -22,9 +22,9 @@ from index import generations
 from index.bm25 import LexicalIndex
 from index.chroma_store import make_client, open_store
 from index.embeddings import make_embedder
+from index.routing import Router
 from index.text_norm import language_of
 from index.unit_store import load_units
-from index.routing import Router
 from ingest.units import Document, Unit
 from settings import Settings
 
@@ -129,7 +129,7 @@ class HybridRetriever(BaseRetriever):
             vector = embedder.encode([query], True)[0].tolist()
             result = store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=n * 2))
             best: dict[str, float] = {}
-            for node, sim in zip(result.nodes, result.similarities):
+            for node, sim in zip(result.nodes, result.similarities, strict=False):
                 ref = node.metadata["ref"]
                 cosine = 1.0 + math.log(max(sim, 1e-9))  # Chroma's cosine distance -> similarity
                 best[ref] = max(best.get(ref, -1.0), cosine)

@@ -10,8 +10,8 @@ longer name contains a shorter one ("Smuggling of Migrants Protocol" vs
 
 from __future__ import annotations
 
-from ingest.units import Document
 from index.text_norm import normalize
+from ingest.units import Document
 
 
 class Router:
