@@ -2,14 +2,23 @@
 
 ``ask`` returns the JSON contract of the command line:
 {"question", "language", "answer", "answerable", "citations": [{"ref", "label", "quote"}],
- "retrieved": [{"ref", "score"}]}.
+ "retrieved": [{"ref", "score"}]}. Until a generating backend exists the answer is
+extractive: the best units quoted verbatim under their labels, in the question's language.
 """
 
 from __future__ import annotations
 
 from index.hybrid import HybridRetriever, LoadedIndex
 from index.text_norm import language_of
+from services.cite import PHRASE_MATCHES, lookup_reference, unit_record
+from services.prompts import template
 from settings import Settings
+
+QUOTED_UNITS = 3
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked (empty, or nothing but control characters)."""
 
 
 class Engine:
@@ -20,21 +29,47 @@ class Engine:
         self.index = index or LoadedIndex.load(settings)
         self.retriever = HybridRetriever(self.index, settings, mode)
 
+    def clean_question(self, question: str) -> tuple[str, str | None]:
+        """The question to search and a notice when it had to be cut."""
+        text = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
+        if not text:
+            raise QuestionError("the question is empty")
+        limit = self.settings.max_question_chars
+        if len(text) > limit:
+            return text[:limit], f"the question was cut to its first {limit} of {len(text)} characters"
+        return text, None
+
     def ask(self, question: str) -> dict:
-        hits = self.retriever.search(question)
-        best = hits[0] if hits else None
-        answerable = bool(best and best.score >= self.settings.answer_threshold)
-        citations = []
-        if answerable:
-            for hit in hits[:3]:
-                unit = self.index.by_ref[hit.ref]
-                label = unit.label_zh if language_of(question) == "zh" else unit.label_en
-                citations.append({"ref": hit.ref, "label": label, "quote": unit.text})
-        return {
+        text, notice = self.clean_question(question)
+        language = language_of(text)
+        hits = self.retriever.search(text)
+        answerable = bool(hits) and hits[0].score >= self.settings.answer_threshold
+        shown = hits[:QUOTED_UNITS]
+        citations = [self._citation(h.ref, language) for h in shown] if answerable else []
+        name = "extractive_lead" if answerable else "not_found"
+        lead = template(self.settings.prompts_dir, language, name).format(count=len(shown))
+        body = citations or [self._citation(h.ref, language) for h in shown]
+        result = {
             "question": question,
-            "language": language_of(question),
-            "answer": "\n\n".join(f"{c['label']}: {c['quote']}" for c in citations),
+            "language": language,
+            "answer": lead + "\n\n" + "\n\n".join(f"{c['label']}\n{c['quote']}" for c in body),
             "answerable": answerable,
             "citations": citations,
             "retrieved": [{"ref": h.ref, "score": round(h.score, 4)} for h in hits],
         }
+        if notice:
+            result["notice"] = notice
+        return result
+
+    def cite(self, query: str) -> dict:
+        """A reference -> that unit (raises UnknownReference); a phrase -> the best-matching units."""
+        text, _ = self.clean_question(query)
+        record = lookup_reference(self.index, text, self.settings.primary_report, self.settings.primary_treaty)
+        if record is not None:
+            return record
+        hits = self.retriever.search(text, PHRASE_MATCHES)
+        return {"query": text, "matches": [unit_record(self.index, self.index.by_ref[h.ref]) for h in hits]}
+
+    def _citation(self, ref: str, language: str) -> dict:
+        unit = self.index.by_ref[ref]
+        return {"ref": ref, "label": unit.label_zh if language == "zh" else unit.label_en, "quote": unit.text}

@@ -1,0 +1,153 @@
+"""Pinpoint command line: ingest, ask, cite (and, once the UI lands, serve).
+
+    python app.py                      build the index if there is none, then show usage
+    python app.py ingest [--rebuild]
+    python app.py ask "QUESTION" [--json]
+    python app.py ask --batch FILE.jsonl --json
+    python app.py cite "QUERY" [--json]
+
+Exit codes: 0 ok, 1 unexpected failure, 2 bad input (unknown reference, empty
+question, malformed document), 3 no usable index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import settings as settings_module
+
+settings_module.apply_offline_defaults()
+
+EXIT_BAD_INPUT = 2
+EXIT_NO_INDEX = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = settings_module.get_settings()
+    try:
+        if args.command == "ingest":
+            return _ingest(settings, args.rebuild)
+        if args.command == "ask":
+            return _ask(settings, args)
+        if args.command == "cite":
+            return _cite(settings, args)
+        return _default(settings)
+    except _known_errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        from index.hybrid import IndexMissing
+
+        return EXIT_NO_INDEX if isinstance(exc, IndexMissing) else EXIT_BAD_INPUT
+
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    from index.generations import IngestLocked
+    from index.hybrid import IndexMissing
+    from ingest.units import IngestError
+    from services.cite import UnknownReference
+    from services.engine import QuestionError
+
+    return (IngestError, IngestLocked, IndexMissing, UnknownReference, QuestionError, FileNotFoundError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="app.py", description="Pinpoint: cited answers from UN documents")
+    sub = parser.add_subparsers(dest="command")
+    ingest = sub.add_parser("ingest", help="build or update the index from the corpus")
+    ingest.add_argument("--rebuild", action="store_true", help="re-embed everything instead of reusing vectors")
+    ask = sub.add_parser("ask", help="answer a question with citations")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--batch", help="JSONL file of {id, question} objects; one JSON result per line")
+    ask.add_argument("--json", action="store_true", help="print the JSON contract")
+    cite = sub.add_parser("cite", help="verbatim text and citation strings for a reference or a phrase")
+    cite.add_argument("query")
+    cite.add_argument("--json", action="store_true")
+    return parser
+
+
+def _ingest(settings, rebuild: bool) -> int:
+    from index.build import ingest
+
+    report = ingest(settings, rebuild=rebuild)
+    print(
+        f"index {report.generation}: {report.units} units "
+        f"({', '.join(f'{k} {v}' for k, v in report.documents.items())}); "
+        f"{report.embedded} windows embedded, {report.reused} reused; {report.seconds:.1f} s"
+    )
+    return 0
+
+
+def _engine(settings):
+    from services.engine import Engine
+
+    return Engine(settings)
+
+
+def _ask(settings, args) -> int:
+    if not args.batch and args.question is None:
+        print("error: give a QUESTION or --batch FILE", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    engine = _engine(settings)
+    if not args.batch:
+        result = engine.ask(args.question)
+        print(json.dumps(result, ensure_ascii=False) if args.json else _render_answer(result))
+        return 0
+    from services.engine import QuestionError
+
+    with open(args.batch, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            try:
+                result = {"id": item.get("id"), **engine.ask(item.get("question", ""))}
+            except QuestionError as exc:
+                result = {"id": item.get("id"), "error": str(exc), "line": number}
+            print(json.dumps(result, ensure_ascii=False) if args.json else _render_answer(result), flush=True)
+    return 0
+
+
+def _cite(settings, args) -> int:
+    result = _engine(settings).cite(args.query)
+    print(json.dumps(result, ensure_ascii=False) if args.json else _render_cite(result))
+    return 0
+
+
+def _render_answer(result: dict) -> str:
+    if "error" in result:
+        return f"[{result.get('id')}] error: {result['error']}"
+    lines = [result["answer"]]
+    if result.get("notice"):
+        lines.insert(0, f"note: {result['notice']}")
+    return "\n".join(lines)
+
+
+def _render_cite(result: dict) -> str:
+    if "matches" in result:
+        return "\n\n".join(_render_unit(m) for m in result["matches"])
+    return _render_unit(result)
+
+
+def _render_unit(record: dict) -> str:
+    lines = [record["labels"]["en"], record["labels"]["zh"]]
+    if record["lead_in"]:
+        lines.append(f"lead-in: {record['lead_in']}")
+    lines.append(record["text"])
+    lines.extend(f"see also: {link['labels']['en']} ({link['ref']})" for link in record["links"])
+    return "\n".join(lines)
+
+
+def _default(settings) -> int:
+    from index.generations import current_generation
+
+    if current_generation(settings.index_dir) is None:
+        print("No index yet: building it from the corpus (first run only).")
+        _ingest(settings, rebuild=False)
+    _parser().print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

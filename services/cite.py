@@ -1,0 +1,51 @@
+"""Citation lookup for drafters: a reference or a phrase in, verbatim text and UN-style labels out.
+
+A reference ("art. 6(3)(d)", "第8段(j)项") must name a unit exactly; when it
+names none, the caller gets ``UnknownReference`` with the nearest existing
+refs, never a guess. Anything that is not a reference is searched as a
+phrase and the best-matching units are returned.
+"""
+
+from __future__ import annotations
+
+from index.hybrid import LoadedIndex
+from ingest.units import Unit
+from services.refparse import nearest, parse_reference, resolve
+
+PHRASE_MATCHES = 5
+
+
+class UnknownReference(LookupError):
+    """A well-formed reference to a unit that does not exist."""
+
+    def __init__(self, query: str, suggestions: list[str]):
+        hint = f"; nearest: {', '.join(suggestions)}" if suggestions else ""
+        super().__init__(f"no unit {query!r} in the corpus{hint}")
+        self.query = query
+        self.suggestions = suggestions
+
+
+def unit_record(index: LoadedIndex, unit: Unit) -> dict:
+    """The JSON shape of one unit for `cite` and the sources panel."""
+    return {
+        "ref": unit.ref,
+        "text": unit.text,
+        "labels": {"en": unit.label_en, "zh": unit.label_zh},
+        "lead_in": unit.lead_in,
+        "links": [
+            {"ref": ref, "labels": {"en": index.by_ref[ref].label_en, "zh": index.by_ref[ref].label_zh}}
+            for ref in unit.links
+            if ref in index.by_ref
+        ],
+    }
+
+
+def lookup_reference(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> dict | None:
+    """The unit a reference names; None when ``query`` is not a reference at all."""
+    parsed = parse_reference(query, index.docs, default_report=default_report, default_treaty=default_treaty)
+    if parsed is None:
+        return None
+    ref = resolve(parsed, set(index.by_ref))
+    if ref is None:
+        raise UnknownReference(query.strip(), nearest(parsed, list(index.by_ref)))
+    return unit_record(index, index.by_ref[ref])
