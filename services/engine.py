@@ -12,6 +12,7 @@ from index.hybrid import HybridRetriever, LoadedIndex
 from index.text_norm import language_of
 from services.cite import PHRASE_MATCHES, lookup_reference, unit_record
 from services.prompts import template
+from services.scope import out_of_scope, years_in
 from settings import Settings
 
 QUOTED_UNITS = 3
@@ -28,6 +29,7 @@ class Engine:
         self.settings = settings
         self.index = index or LoadedIndex.load(settings)
         self.retriever = HybridRetriever(self.index, settings, mode)
+        self.corpus_years = years_in([u.text for u in self.index.units])
 
     def clean_question(self, question: str) -> tuple[str, str | None]:
         """The question to search and a notice when it had to be cut."""
@@ -43,7 +45,8 @@ class Engine:
         text, notice = self.clean_question(question)
         language = language_of(text)
         hits = self.retriever.search(text)
-        answerable = bool(hits) and hits[0].score >= self.settings.answer_threshold
+        declined = out_of_scope(text, self.index.docs, self.corpus_years)
+        answerable = bool(hits) and not declined and hits[0].score >= self.settings.answer_threshold
         shown = hits[:QUOTED_UNITS]
         citations = [self._citation(h.ref, language) for h in shown] if answerable else []
         name = "extractive_lead" if answerable else "not_found"
@@ -57,8 +60,9 @@ class Engine:
             "citations": citations,
             "retrieved": [{"ref": h.ref, "score": round(h.score, 4)} for h in hits],
         }
-        if notice:
-            result["notice"] = notice
+        notices = [n for n in (notice, declined) if n]
+        if notices:
+            result["notice"] = "; ".join(notices)
         return result
 
     def cite(self, query: str) -> dict:
