@@ -64,13 +64,24 @@ class Settings:
         default_factory=lambda: Path(_env("PINPOINT_GLOSSARY", str(ROOT / "data" / "glossary.tsv")))
     )
     prompts_dir: Path = field(default_factory=lambda: Path(_env("PINPOINT_PROMPTS_DIR", str(ROOT / "prompts"))))
+    cache_dir: Path = field(
+        default_factory=lambda: Path(_env("PINPOINT_CACHE_DIR", str(Path.home() / ".cache" / "pinpoint")))
+    )
     chroma_url: str = field(default_factory=lambda: _env("PINPOINT_CHROMA_URL", ""))
     collection_prefix: str = field(default_factory=lambda: _env("PINPOINT_COLLECTION", "pinpoint"))
     # Dense models, comma-separated: "use" (multilingual USE v3) and/or "e5" (multilingual-e5-small).
     embedders: tuple[str, ...] = field(
-        default_factory=lambda: tuple(m.strip() for m in _env("PINPOINT_EMBEDDERS", "use").split(",") if m.strip())
+        default_factory=lambda: tuple(m.strip() for m in _env("PINPOINT_EMBEDDERS", "use,e5").split(",") if m.strip())
+    )
+    # Embedders that only score units in the question's language (e5 is blind across languages).
+    same_language_embedders: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            m.strip() for m in _env("PINPOINT_SAME_LANGUAGE_EMBEDDERS", "e5").split(",") if m.strip()
+        )
     )
     threads: int = field(default_factory=lambda: _env_int("PINPOINT_THREADS", 1))
+    # Threads for embedding at ingest time, when nothing else competes for the cores.
+    ingest_threads: int = field(default_factory=lambda: _env_int("PINPOINT_INGEST_THREADS", os.cpu_count() or 1))
     # The embedding window in model tokens; a longer unit is embedded as sentence windows.
     embed_window_tokens: int = field(default_factory=lambda: _env_int("PINPOINT_EMBED_WINDOW", 128))
     embed_batch: int = field(default_factory=lambda: _env_int("PINPOINT_EMBED_BATCH", 32))
@@ -78,8 +89,8 @@ class Settings:
     candidates: int = field(default_factory=lambda: _env_int("PINPOINT_CANDIDATES", 50))
     top_k: int = field(default_factory=lambda: _env_int("PINPOINT_TOP_K", 10))
     # Fusion weights of the lexical side when query and unit share / do not share a language.
-    bm25_weight_same: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_SAME", 0.6))
-    bm25_weight_cross: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_CROSS", 0.75))
+    bm25_weight_same: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_SAME", 0.45))
+    bm25_weight_cross: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_CROSS", 0.45))
     # Added to the fused score of units of a document the question names or concerns.
     route_boost: float = field(default_factory=lambda: _env_float("PINPOINT_ROUTE_BOOST", 1.0))
     # Below this fused score of the best unit, `ask` says the documents do not answer.

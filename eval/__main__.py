@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # eval.metrics imports llama-index, which must wait for apply
     from eval.metrics import QuestionResult
 
 DEFAULT_SET = ROOT / "eval" / "sets" / "questions.jsonl"
-ALL_SYSTEMS = ("pinpoint", "dense", "bm25", "starter")
+ALL_SYSTEMS = ("pinpoint", "dense", "bm25", "starter", "starter-chunks")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -30,6 +30,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--systems", default=",".join(ALL_SYSTEMS), help="comma-separated: " + ",".join(ALL_SYSTEMS))
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "reports", help="report folder")
     parser.add_argument("--check", action="store_true", help="exit 1 when Pinpoint misses a target")
+    parser.add_argument(
+        "--floor", action="store_true",
+        help="exit 1 when Pinpoint falls below the regression floor or below a paragraph-level baseline",
+    )
     parser.add_argument("--k", type=int, default=10, help="retrieval depth; MRR and recall are @k (>= 5)")
     args = parser.parse_args(argv)
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -115,11 +119,15 @@ def main(argv: list[str] | None = None) -> int:
             for target, value, threshold, ok in checks:
                 verdict = "PASS" if ok else "FAIL"
                 print(f"{verdict}  pinpoint {target} = {report.fmt(value)} (target >= {threshold:.2f})")
-            failed = failed or not all(ok for *_, ok in checks)
+            failed = failed or (args.check and not all(ok for *_, ok in checks))
+        if args.floor and "pinpoint" in summaries:
+            for what, value, floor, ok in metrics.check_floor(summaries):
+                print(f"{'PASS' if ok else 'FAIL'}  floor: pinpoint {what} = {report.fmt(value)} (must be >= {floor:.3f})")
+                failed = failed or not ok
         for written in report.write(args.out, name, info, summaries, args.k, checks, per_question):
             print(f"wrote {written}", file=sys.stderr)
     print(f"\nfull run: {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    return 1 if args.check and failed else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -94,11 +94,17 @@ class EngineSystem:
 
 
 class StarterSystem:
-    """Baseline (a): the llama-index starter pipeline; no answerability decision."""
+    """Baseline (a): the llama-index starter pipeline; no answerability decision.
 
-    name = "starter"
+    "starter" is scored at paragraph level: its chunks' refs, chunk by chunk in
+    document order, one ref per rank position, because a user citing from it must
+    still name the paragraph. "starter-chunks" scores a whole chunk as one
+    position (it "finds" every paragraph it contains): generous, shown for contrast.
+    """
 
-    def __init__(self, settings: Settings, k: int, units: Sequence[Span]) -> None:
+    def __init__(self, settings: Settings, k: int, units: Sequence[Span], per_chunk: bool = False) -> None:
+        self.name = "starter-chunks" if per_chunk else "starter"
+        self.per_chunk = per_chunk
         from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
         from llama_index.core.node_parser import SentenceSplitter
         from llama_index.core.schema import MetadataMode
@@ -126,7 +132,10 @@ class StarterSystem:
         self.chunks = len(self.refs)
 
     def ask(self, question: str) -> Answer:
-        return [self.refs[n.node.node_id] for n in self.retriever.retrieve(question)], None
+        chunks = [self.refs[n.node.node_id] for n in self.retriever.retrieve(question)]
+        if self.per_chunk:
+            return chunks, None
+        return [[ref] for ref in dict.fromkeys(r for chunk in chunks for r in chunk)], None
 
 
 def build_systems(names: Sequence[str], settings: Settings, k: int, units: Sequence[Span]) -> list[System]:
@@ -141,8 +150,8 @@ def build_systems(names: Sequence[str], settings: Settings, k: int, units: Seque
     for name in names:
         if name in modes:
             systems.append(EngineSystem(name, Engine(settings, modes[name], index=loaded)))
-        elif name == "starter":
-            systems.append(StarterSystem(settings, k, units))
+        elif name in ("starter", "starter-chunks"):
+            systems.append(StarterSystem(settings, k, units, per_chunk=name == "starter-chunks"))
         else:
-            raise ValueError(f"unknown system {name!r}; choose from pinpoint, dense, bm25, starter")
+            raise ValueError(f"unknown system {name!r}; choose from pinpoint, dense, bm25, starter, starter-chunks")
     return systems

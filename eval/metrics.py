@@ -43,6 +43,11 @@ TARGET_HIT_AT_5 = 0.95  # overall hit@5
 TARGET_CROSS_HIT_AT_5 = 0.92  # hit@5 of each cross-lingual direction
 TARGET_MRR = 0.85  # overall MRR@10
 TARGET_REFUSAL = 0.80  # refusal accuracy over all questions
+# Regression floor checked by `--floor` in CI: below the measured level, so that a change that
+# breaks retrieval fails CI while the targets above are still being worked towards.
+FLOOR_HIT_AT_5 = 0.70
+# Baselines Pinpoint must beat on hit@5 (all scored at paragraph level).
+FLOOR_BASELINES = ("dense", "bm25", "starter")
 
 
 def direction_of(notes: str) -> str:
@@ -167,3 +172,14 @@ def check_targets(summary: dict) -> list[tuple[str, float | None, float, bool]]:
     rows += [("MRR", overall.get("mrr"), TARGET_MRR)]
     rows += [("refusal accuracy", summary["refusal"]["accuracy"], TARGET_REFUSAL)]
     return [(name, value, target, value is not None and value >= target) for name, value, target in rows]
+
+
+def check_floor(summaries: dict[str, dict]) -> list[tuple[str, float | None, float, bool]]:
+    """(what, value, floor, passed): Pinpoint's hit@5 against the floor and against each baseline."""
+    value = summaries["pinpoint"]["overall"].get("hit@5")
+    rows = [("hit@5", value, FLOOR_HIT_AT_5)]
+    for name in FLOOR_BASELINES:
+        if name in summaries:
+            baseline = summaries[name]["overall"].get("hit@5") or 0.0
+            rows.append((f"hit@5 vs {name}", value, baseline + 1e-9))
+    return [(what, v, floor, v is not None and v >= floor) for what, v, floor in rows]

@@ -20,11 +20,12 @@ from tqdm import tqdm
 from index import generations
 from index.bm25 import LexicalIndex
 from index.chroma_store import collection_name, make_client, open_store
+from index.embed_cache import EmbeddingCache
 from index.embeddings import make_embedder
 from index.lexicon import build_lexicon, read_glossary
 from index.text_norm import add_words
 from index.unit_store import save_units
-from index.windows import embedding_texts
+from index.windows import embedding_texts, own_texts
 from ingest.manifest import load_manifest
 from ingest.parse import parse_document
 from ingest.units import Document, Unit
@@ -101,8 +102,9 @@ def _embed_units(settings, name, units, names, client, store_name, previous, pro
     cached = _previous_vectors(settings, name, previous)
     nodes: list[TextNode] = []
     todo: list[TextNode] = []
+    own = own_texts(units)
     for unit in units:
-        texts = embedding_texts(unit, names[unit.doc], settings.embed_window_tokens)
+        texts = embedding_texts(unit, own[unit.ref] or unit.heading or unit.ref, names[unit.doc], settings.embed_window_tokens)
         for i, text in enumerate(texts):
             node = TextNode(
                 id_=f"{unit.ref}#{i}", text=text,
@@ -116,20 +118,37 @@ def _embed_units(settings, name, units, names, client, store_name, previous, pro
             else:
                 todo.append(node)
             nodes.append(node)
-    if todo:
-        embedder = make_embedder(name, settings.threads)
-        batch = settings.embed_batch
-        bar = tqdm(total=len(todo), desc=f"embedding ({name})", unit="window", disable=not progress)
-        for start in range(0, len(todo), batch):
-            chunk = todo[start : start + batch]
-            vectors = embedder.encode([n.text for n in chunk])
-            for node, vector in zip(chunk, vectors, strict=False):
-                node.embedding = vector.tolist()
-            bar.update(len(chunk))
-        bar.close()
+    _fill_vectors(settings, name, todo, progress)
     for start in range(0, len(nodes), 1000):
         store.add(nodes[start : start + 1000])
     return len(todo), len(nodes) - len(todo)
+
+
+def _fill_vectors(settings: Settings, name: str, todo: list[TextNode], progress: bool) -> None:
+    """Vectors for new windows: from the embedding cache, else from the model (cached batch by batch)."""
+    cache = EmbeddingCache(settings.cache_dir)
+    try:
+        known = cache.get_many(name, [n.text for n in todo])
+        missing = []
+        for node in todo:
+            if node.text in known:
+                node.embedding = known[node.text].tolist()
+            else:
+                missing.append(node)
+        if not missing:
+            return
+        embedder = make_embedder(name, settings.ingest_threads)
+        bar = tqdm(total=len(missing), desc=f"embedding ({name})", unit="window", disable=not progress)
+        for start in range(0, len(missing), settings.embed_batch):
+            chunk = missing[start : start + settings.embed_batch]
+            vectors = embedder.encode([n.text for n in chunk])
+            cache.put_many(name, [n.text for n in chunk], vectors)
+            for node, vector in zip(chunk, vectors, strict=True):
+                node.embedding = vector.tolist()
+            bar.update(len(chunk))
+        bar.close()
+    finally:
+        cache.close()
 
 
 def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> dict:

@@ -103,9 +103,8 @@ class HybridRetriever(BaseRetriever):
         k = top_k or self.settings.top_k
         n = self.settings.candidates
         qlang = language_of(query)
-        dense = self._dense(query, n) if self.mode != "bm25" else {}
+        dense, d_norm = self._dense(query, n, qlang) if self.mode != "bm25" else ({}, {})
         lexical = self._lexical(query, n) if self.mode != "dense" else {}
-        d_norm = _minmax(dense)
         l_norm = _scale_max(lexical)
         routed = self.index.router.route(query) if self.mode == "hybrid" else set()
         hits = []
@@ -119,23 +118,60 @@ class HybridRetriever(BaseRetriever):
             else:
                 score = d_norm.get(ref, 0.0) if self.mode == "dense" else l_norm.get(ref, 0.0)
             hits.append(Hit(ref, score, dense.get(ref, 0.0), lexical.get(ref, 0.0)))
-        hits.sort(key=lambda h: (-h.score, self.index.position[h.ref]))
+        # On a tie the sub-unit goes first: it is the more exact citation.
+        hits.sort(key=lambda h: (-h.score, -h.ref.count("("), self.index.position[h.ref]))
         return hits[:k]
 
-    def _dense(self, query: str, n: int) -> dict[str, float]:
-        """Best window cosine per unit, averaged over the embedders."""
-        total: dict[str, float] = {}
-        for embedder, store in self.index.dense.values():
-            vector = embedder.encode([query], True)[0].tolist()
-            result = store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=n * 2))
-            best: dict[str, float] = {}
-            for node, sim in zip(result.nodes, result.similarities, strict=False):
-                ref = node.metadata["ref"]
-                cosine = 1.0 + math.log(max(sim, 1e-9))  # Chroma's cosine distance -> similarity
-                best[ref] = max(best.get(ref, -1.0), cosine)
-            for ref, value in best.items():
-                total[ref] = total.get(ref, 0.0) + value / len(self.index.dense)
-        return dict(sorted(total.items(), key=lambda kv: -kv[1])[:n])
+    def _dense(self, query: str, n: int, qlang: str) -> tuple[dict[str, float], dict[str, float]]:
+        """Best window cosine per unit (raw, max over embedders) and its normalised fusion.
+
+        An embedder named in ``same_language_embedders`` (e5: strong within a
+        language, blind across) only scores units in the question's language;
+        a unit's normalised dense score is the mean over the embedders that may
+        score it, so a cross-language unit is judged by the language-neutral
+        model alone.
+        """
+        raw: dict[str, float] = {}
+        parts: dict[str, list[float]] = {}
+        translated = ""
+        if self.settings.same_language_embedders:
+            translated = self.index.lexical.lexicon.translate_text(query)
+        for name, (embedder, store) in self.index.dense.items():
+            scoped = name in self.settings.same_language_embedders
+            runs = [(query, {"lang": qlang} if scoped else None)]
+            if scoped and translated:
+                runs.append((translated, {"lang": {"$ne": qlang}}))
+            for text, where in runs:
+                vector = embedder.encode([text], True)[0].tolist()
+                spec = VectorStoreQuery(query_embedding=vector, similarity_top_k=n * 2)
+                result = store.query(spec, where=where) if where else store.query(spec)
+                run: dict[str, float] = {}
+                for node, sim in zip(result.nodes, result.similarities, strict=False):
+                    ref = node.metadata["ref"]
+                    cosine = 1.0 + math.log(max(sim, 1e-9))  # Chroma's cosine distance -> similarity
+                    run[ref] = max(run.get(ref, -1.0), cosine)
+                self._propagate_up(run)
+                run = dict(sorted(run.items(), key=lambda kv: -kv[1])[:n])
+                for ref, value in _minmax(run).items():
+                    parts.setdefault(ref, []).append(value)
+                    raw[ref] = max(raw.get(ref, -1.0), run[ref])
+        count = len(self.index.dense)
+        same_only = count - (0 if translated else sum(1 for m in self.index.dense if m in self.settings.same_language_embedders))
+        norm = {
+            ref: sum(v) / (count if self.index.by_ref[ref].lang == qlang else max(same_only, 1))
+            for ref, v in parts.items()
+        }
+        return raw, norm
+
+    def _propagate_up(self, scores: dict[str, float]) -> None:
+        """A unit's text contains its sub-units' texts, which are embedded once, as theirs: a parent
+        scores at least as well as its best descendant."""
+        for ref, value in list(scores.items()):
+            parent = self.index.by_ref[ref].parent
+            while parent:
+                if scores.get(parent, -1.0) < value:
+                    scores[parent] = value
+                parent = self.index.by_ref[parent].parent
 
     def _lexical(self, query: str, n: int) -> dict[str, float]:
         scores = self.index.lexical.scores(query)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from index.text_norm import EN_STOP, en_words, normalize, stem, zh_words
+from index.text_norm import EN_STOP, HAS_CJK, en_words, normalize, stem, zh_words
 
 GLOSS_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 MAX_SENSES = 3
@@ -32,14 +32,37 @@ class Lexicon:
 
     zh2en: dict[str, list[str]] = field(default_factory=dict)
     en2zh: dict[str, list[str]] = field(default_factory=dict)
-    phrases_en: dict[str, list[str]] = field(default_factory=dict)  # normalised English phrase -> zh tokens
+    phrases_en: dict[str, list[str]] = field(default_factory=dict)  # stemmed English phrase -> zh tokens
     phrases_zh: dict[str, list[str]] = field(default_factory=dict)  # normalised Chinese phrase -> English stems
+    words_zh2en: dict[str, str] = field(default_factory=dict)  # zh word or phrase -> English words, for embedding
+    words_en2zh: dict[str, str] = field(default_factory=dict)  # English word or phrase -> Chinese, for embedding
+
+    def translate_text(self, text: str) -> str:
+        """A rough word-by-word rendering in the other language, for a same-language embedder.
+
+        Glossary phrases first (longest first, each span used once), then single words.
+        """
+        norm = normalize(text)
+        out: list[str] = []
+        if HAS_CJK.search(norm):
+            rest = norm
+            for phrase in sorted(self.words_zh2en, key=len, reverse=True):
+                if len(phrase) > 1 and phrase in rest:
+                    out.append(self.words_zh2en[phrase])
+                    rest = rest.replace(phrase, " ")
+        else:
+            rest = f" {' '.join(stem(en_words(norm)))} "
+            for phrase in sorted(self.words_en2zh, key=len, reverse=True):
+                if f" {phrase} " in rest:
+                    out.append(self.words_en2zh[phrase])
+                    rest = rest.replace(f" {phrase} ", "  ")
+        return " ".join(out)
 
     def translate(self, text: str) -> list[str]:
         """Index tokens of the other language for ``text`` (both directions at once)."""
         norm = normalize(text)
         out: list[str] = []
-        padded = f" {' '.join(en_words(norm))} "
+        padded = f" {' '.join(stem(en_words(norm)))} "  # phrases are keyed by stems: "victims" ~ "victim"
         for phrase, tokens in self.phrases_en.items():
             if f" {phrase} " in padded:
                 out.extend(tokens)
@@ -99,13 +122,15 @@ def build_lexicon(glossary: list[tuple[str, str]], vocab: set[str]) -> Lexicon:
     lex = Lexicon()
     for en, zh in glossary:
         zh_norm = normalize(zh)
-        en_norm = " ".join(en_words(normalize(en)))
+        en_norm = " ".join(stem(en_words(normalize(en))))
         zh_tokens = [t for t in zh_words(zh_norm) if t in vocab]
-        en_tokens = [t for t in stem(en_words(en_norm)) if t in vocab]
+        en_tokens = [t for t in en_norm.split() if t in vocab]
         if zh_tokens and en_norm:
+            lex.words_en2zh.setdefault(en_norm, zh)
             lex.phrases_en.setdefault(en_norm, [])
             lex.phrases_en[en_norm] += [t for t in zh_tokens if t not in lex.phrases_en[en_norm]]
         if en_tokens and zh_norm:
+            lex.words_zh2en.setdefault(zh_norm, en.lower())
             lex.phrases_zh.setdefault(zh_norm, [])
             lex.phrases_zh[zh_norm] += [t for t in en_tokens if t not in lex.phrases_zh[zh_norm]]
     for simp, glosses in _cedict_entries():
@@ -116,7 +141,10 @@ def build_lexicon(glossary: list[tuple[str, str]], vocab: set[str]) -> Lexicon:
                 if s in vocab and s not in stems:
                     stems.append(s)
             single = words[0] if len(words) == 1 else None
+            if words and simp not in lex.words_zh2en and any(x in vocab for x in stem(words)):
+                lex.words_zh2en[simp] = " ".join(words[:3])
             if single and len(simp) >= 2 and simp in vocab:
+                lex.words_en2zh.setdefault(stem([single])[0], simp)
                 key = stem([single])[0]
                 bucket = lex.en2zh.setdefault(key, [])
                 if simp not in bucket and len(bucket) < MAX_PER_WORD:

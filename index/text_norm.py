@@ -85,7 +85,12 @@ def en_words(text: str) -> list[str]:
 
 
 def stem(words: list[str]) -> list[str]:
-    return _stemmer().stemWords(words)
+    """Snowball stems, with adverbs folded into their adjective ("temporarili" -> "temporari").
+
+    Dictionary glosses say "temporary" where the treaty says "temporarily"; Snowball
+    keeps them apart, and query translation then misses.
+    """
+    return [s[:-2] if len(s) > 6 and s.endswith("li") else s for s in _stemmer().stemWords(words)]
 
 
 def tokenize(text: str) -> list[str]:

@@ -16,9 +16,18 @@ from index.text_norm import normalize
 from ingest.units import Document
 
 ZH_TITLE = re.compile(r"《([^》]{2,40})》")
-EN_TITLE = re.compile(r"\b((?:[A-Z][\w'-]*\s+){1,6}(?:Protocol|Convention|Covenant|Charter|Directive))\b")
+EN_TITLE = re.compile(
+    r"\b([A-Z][\w'-]*(?:\s+(?:[A-Z][\w'-]*|in|of|against|on|the|and|by|for|to)){0,8}"
+    r"\s+(?:Protocol|Convention|Covenant|Charter|Directive))\b"
+)
 YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
-FILLER = re.compile(r"^(?:the|this|that|its|un|united nations|本|该|这项|这个|此|上述|联合国|\s)*$", re.I)
+# Words that may stand beside a known name without making it another instrument
+# ("Does the Protocol ...", "Under this Convention ...", "这项议定书").
+FILLER = re.compile(
+    r"^(?:the|this|that|its|un|united nations|does|do|did|is|are|was|can|may|what|which|how|why|when|where|who|"
+    r"under|according|in|of|to|by|for|and|本|该|这项|这个|此|上述|联合国|\s)*$",
+    re.I,
+)
 
 
 def known_instrument(name: str, docs: list[Document]) -> bool:

@@ -1,0 +1,94 @@
+"""Unit tests of the index's parts that need no built index: tokens, lexicon, routing, windows, cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.embed_cache import EmbeddingCache
+from index.lexicon import build_lexicon, read_glossary
+from index.routing import Router
+from index.text_norm import language_of, normalize, stem, tokenize
+from index.windows import own_texts, windows
+from services.scope import known_instrument, out_of_scope, years_in
+from settings import ROOT
+
+
+def test_tokens_fold_traditional_fullwidth_and_inflection():
+    assert normalize("議定書（ＡＢ）") == "议定书(ab)"
+    assert set(tokenize("議定書")) == set(tokenize("议定书"))
+    assert "victim" in tokenize("Victims")
+    assert stem(["temporarily"]) == stem(["temporary"])  # adverb folded into its adjective
+
+
+@pytest.mark.parametrize(("text", "lang"), [("受害人能否获得免费法律代理？", "zh"), ("What does 7(c) say?", "en"),
+                                            ("議定書 article 6 規定", "zh")])
+def test_language_of(text, lang):
+    assert language_of(text) == lang
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    glossary = read_glossary(ROOT / "data" / "glossary.tsv")
+    vocab = set(tokenize("shelter housing victim interpret employment education 收容所 口译 受害人 就业 教育 免费 法律 代理"))
+    return build_lexicon(glossary, vocab)
+
+
+def test_lexicon_translates_both_ways_into_index_vocabulary(lexicon):
+    assert "收容所" in lexicon.translate("safe house for victims") or "收容所" in lexicon.translate("shelters")
+    assert "interpret" in lexicon.translate("口译")
+    assert "口译" in lexicon.translate("interpreters")  # glossary phrases match on stems
+    assert all(t in set(tokenize("shelter housing victim interpret employment education 收容所 口译 受害人 就业 教育 免费 法律 代理"))
+               for t in lexicon.translate("where are trafficking victims housed, 受害人住在哪里"))
+
+
+def test_router_prefers_the_longer_name(manifest_docs):
+    router = Router(list(manifest_docs))
+    assert router.route("What does the Smuggling of Migrants Protocol say about vessels?") == {"som-protocol"}
+    assert "tip-protocol" in router.route("议定书对遣返被害人有何规定？")
+    assert "report" in router.route("What did the working group recommend?")
+    assert router.route("victims' privacy") == set()
+
+
+def test_scope_declines_unknown_instruments_and_years(manifest_docs):
+    docs = list(manifest_docs)
+    years = {"2017", "2016"}
+    assert out_of_scope("What does the Firearms Protocol require?", docs, years)
+    assert out_of_scope("《兒童權利公約》對童工有什麼規定？", docs, years)
+    assert out_of_scope("What did the group recommend in 2019?", docs, years)
+    assert out_of_scope("What does the Trafficking in Persons Protocol say about shelters?", docs, years) is None
+    assert out_of_scope("《贩运人口议定书》第6条说了什么？", docs, years) is None
+    assert known_instrument("this Protocol", docs)
+    assert years_in(["held on 6 September 2017 and in 2016"]) == {"2017", "2016"}
+
+
+def test_windows_split_long_text_and_keep_short_text():
+    short = "(c) Medical, psychological and material assistance; and"
+    assert windows(short, 64) == [short]
+    long = " ".join(f"Sentence number {i} says something about victims." for i in range(40))
+    parts = windows(long, 64)
+    assert len(parts) > 1 and " ".join(parts) == long
+
+
+def test_own_texts_stop_at_the_first_sub_unit(corpus_units):
+    units = corpus_units["report"]
+    own = own_texts(units)
+    assert own["report:7"] == "7. 工作组建议缔约方会议审议是否采纳以下建议："
+    assert own["report:7(c)"] == next(u.text for u in units if u.ref == "report:7(c)")
+
+
+def test_embedding_cache_round_trip(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    vectors = np.arange(6, dtype=np.float32).reshape(2, 3)
+    cache.put_many("m", ["a", "b"], vectors)
+    got = cache.get_many("m", ["a", "b", "c"])
+    assert set(got) == {"a", "b"} and np.array_equal(got["b"], vectors[1])
+    assert cache.get_many("other-model", ["a"]) == {}
+    cache.close()
+    assert set(EmbeddingCache(tmp_path).get_many("m", ["a"])) == {"a"}  # persisted
+
+
+@pytest.mark.parametrize("question", ["Does the Protocol protect victims' privacy?", "Under this Convention, what is a serious crime?",
+                                      "What does the Smuggling of Migrants Protocol say about vessels?", "这项议定书何时生效？"])
+def test_scope_keeps_questions_about_known_instruments(manifest_docs, question):
+    assert out_of_scope(question, list(manifest_docs), {"2017"}) is None
