@@ -89,14 +89,42 @@ class Settings:
     candidates: int = field(default_factory=lambda: _env_int("PINPOINT_CANDIDATES", 50))
     top_k: int = field(default_factory=lambda: _env_int("PINPOINT_TOP_K", 10))
     # Fusion weights of the lexical side when query and unit share / do not share a language.
-    bm25_weight_same: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_SAME", 0.45))
-    bm25_weight_cross: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_CROSS", 0.45))
+    bm25_weight_same: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_SAME", 0.6))
+    bm25_weight_cross: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_CROSS", 0.6))
     # Added to the fused score of units of a document the question names or concerns.
-    route_boost: float = field(default_factory=lambda: _env_float("PINPOINT_ROUTE_BOOST", 1.0))
+    route_boost: float = field(default_factory=lambda: _env_float("PINPOINT_ROUTE_BOOST", 0.6))
+    # Multiplies the fused score of a unit that has sub-units: the sub-unit is the more exact citation.
+    parent_factor: float = field(default_factory=lambda: _env_float("PINPOINT_PARENT_FACTOR", 0.97))
     # Below this fused score of the best unit, `ask` says the documents do not answer.
     answer_threshold: float = field(default_factory=lambda: _env_float("PINPOINT_ANSWER_THRESHOLD", 0.0))
     max_question_chars: int = field(default_factory=lambda: _env_int("PINPOINT_MAX_QUESTION_CHARS", 2000))
     tokenizer_encoding: str = field(default_factory=lambda: _env("PINPOINT_TOKEN_ENCODING", "cl100k_base"))
+    # --- answering (services/answer.py, services/backends.py) ---------------------------------------
+    # Who writes the answer: "extractive" (no model, no network: verbatim quotes under a short lead),
+    # "openai" (any OpenAI-compatible server at PINPOINT_LLM_BASE_URL) or "gguf" (a local GGUF file
+    # served by xllamacpp on 127.0.0.1). A failing model falls back to the extractive answer.
+    backend: str = field(default_factory=lambda: _env("PINPOINT_BACKEND", "extractive").strip().lower())
+    llm_base_url: str = field(default_factory=lambda: _env("PINPOINT_LLM_BASE_URL", ""))
+    llm_model: str = field(default_factory=lambda: _env("PINPOINT_LLM_MODEL", ""))
+    # The key is never logged or shown: repr=False keeps it out of every printed Settings.
+    llm_api_key: str = field(default_factory=lambda: _env("PINPOINT_LLM_API_KEY", ""), repr=False)
+    gguf_path: str = field(default_factory=lambda: _env("PINPOINT_GGUF_PATH", ""))
+    # Optional sha256 pin of the GGUF file; a file that does not match is refused.
+    gguf_sha256: str = field(default_factory=lambda: _env("PINPOINT_GGUF_SHA256", "").strip().lower())
+    # No answer request waits longer than this for the model (seconds, whole request).
+    llm_timeout: float = field(default_factory=lambda: _env_float("PINPOINT_LLM_TIMEOUT", 30.0))
+    llm_max_tokens: int = field(default_factory=lambda: _env_int("PINPOINT_LLM_MAX_TOKENS", 512))
+    # How many retrieved units the model sees (each labelled with its ref), and the GGUF context size.
+    llm_context_units: int = field(default_factory=lambda: _env_int("PINPOINT_LLM_CONTEXT_UNITS", 5))
+    # A unit longer than this many characters reaches the model cut (quotes are still checked in full).
+    llm_unit_chars: int = field(default_factory=lambda: _env_int("PINPOINT_LLM_UNIT_CHARS", 1500))
+    gguf_ctx: int = field(default_factory=lambda: _env_int("PINPOINT_GGUF_CTX", 4096))
+    # Web UI: where `python app.py serve` listens, the interface language ("auto" = the browser's,
+    # "zh", "en"), and "user:password" for gradio's login (required for a non-loopback host).
+    host: str = field(default_factory=lambda: _env("PINPOINT_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: _env_int("PINPOINT_PORT", 7860))
+    ui_lang: str = field(default_factory=lambda: _env("PINPOINT_UI_LANG", "auto"))
+    auth: str = field(default_factory=lambda: _env("PINPOINT_AUTH", ""), repr=False)
 
     @property
     def primary_treaty(self) -> str:

@@ -115,6 +115,8 @@ class HybridRetriever(BaseRetriever):
                 score = (1 - w) * d_norm.get(ref, 0.0) + w * l_norm.get(ref, 0.0)
                 if self.index.by_ref[ref].doc in routed:
                     score += self.settings.route_boost
+                if self.index.by_ref[ref].children:
+                    score *= self.settings.parent_factor
             else:
                 score = d_norm.get(ref, 0.0) if self.mode == "dense" else l_norm.get(ref, 0.0)
             hits.append(Hit(ref, score, dense.get(ref, 0.0), lexical.get(ref, 0.0)))
