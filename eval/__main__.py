@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # eval.metrics imports llama-index, which must wait for apply
     from eval.metrics import QuestionResult
 
 DEFAULT_SET = ROOT / "eval" / "sets" / "questions.jsonl"
-ALL_SYSTEMS = ("pinpoint", "dense", "bm25", "starter", "starter-chunks")
+ALL_SYSTEMS = ("pinpoint", "dense", "bm25", "fusion-rrf", "starter", "starter-chunks")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -138,6 +138,32 @@ class StarterSystem:
         return [[ref] for ref in dict.fromkeys(r for chunk in chunks for r in chunk)], None
 
 
+class FusionSystem:
+    """llama-index's own QueryFusionRetriever over Pinpoint's dense and BM25 retrievers.
+
+    Measures what Pinpoint's fusion adds over the library's (reciprocal rank fusion,
+    no query variants): language-dependent weights and document routing.
+    """
+
+    name = "fusion-rrf"
+
+    def __init__(self, settings: Settings, index: object, k: int) -> None:
+        from llama_index.core.llms import MockLLM
+        from llama_index.core.retrievers import QueryFusionRetriever
+        from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
+
+        from index.hybrid import HybridRetriever
+
+        retrievers = [HybridRetriever(index, settings, mode) for mode in ("dense", "bm25")]  # type: ignore[arg-type]
+        self.retriever = QueryFusionRetriever(
+            retrievers, mode=FUSION_MODES.RECIPROCAL_RANK, similarity_top_k=k, num_queries=1, use_async=False,
+            llm=MockLLM(),  # never called with num_queries=1; without it llama-index looks for an OpenAI key
+        )
+
+    def ask(self, question: str) -> Answer:
+        return [[n.node.node_id] for n in self.retriever.retrieve(question)], None
+
+
 def build_systems(names: Sequence[str], settings: Settings, k: int, units: Sequence[Span]) -> list[System]:
     """Load the index once and share it between the engine modes; build the starter in memory."""
     from index.hybrid import LoadedIndex
@@ -145,13 +171,16 @@ def build_systems(names: Sequence[str], settings: Settings, k: int, units: Seque
 
     settings = dataclasses.replace(settings, top_k=k)
     modes = {"pinpoint": "hybrid", "dense": "dense", "bm25": "bm25"}
-    loaded = LoadedIndex.load(settings) if any(n in modes for n in names) else None
+    needs_index = any(n in modes or n == "fusion-rrf" for n in names)
+    loaded = LoadedIndex.load(settings) if needs_index else None
     systems: list[System] = []
     for name in names:
         if name in modes:
             systems.append(EngineSystem(name, Engine(settings, modes[name], index=loaded)))
+        elif name == "fusion-rrf":
+            systems.append(FusionSystem(settings, loaded, k))
         elif name in ("starter", "starter-chunks"):
             systems.append(StarterSystem(settings, k, units, per_chunk=name == "starter-chunks"))
         else:
-            raise ValueError(f"unknown system {name!r}; choose from pinpoint, dense, bm25, starter, starter-chunks")
+            raise ValueError(f"unknown system {name!r}; choose from pinpoint, dense, bm25, fusion-rrf, starter, starter-chunks")
     return systems

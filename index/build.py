@@ -100,11 +100,27 @@ def _embed_units(settings, name, units, names, client, store_name, previous, pro
     """Add one embedder's window vectors for all units; returns (embedded, reused) window counts."""
     store = open_store(client, store_name, create=True)
     cached = _previous_vectors(settings, name, previous)
-    nodes: list[TextNode] = []
+    nodes = window_nodes(units, names, settings.embed_window_tokens)
     todo: list[TextNode] = []
+    for node in nodes:
+        vector = cached.get((node.id_, node.metadata["sha"]))
+        if vector is not None:
+            node.embedding = vector
+        else:
+            todo.append(node)
+    _fill_vectors(settings, name, todo, progress)
+    for start in range(0, len(nodes), 1000):
+        store.add(nodes[start : start + 1000])
+    return len(todo), len(nodes) - len(todo)
+
+
+def window_nodes(units: list[Unit], names: dict[str, str], max_tokens: int) -> list[TextNode]:
+    """One llama-index TextNode per embedding window, carrying its unit's ref and the
+    document's structure: PARENT/CHILD between units, PREVIOUS/NEXT in reading order."""
     own = own_texts(units)
+    nodes: list[TextNode] = []
     for unit in units:
-        texts = embedding_texts(unit, own[unit.ref] or unit.heading or unit.ref, names[unit.doc], settings.embed_window_tokens)
+        texts = embedding_texts(unit, own[unit.ref] or unit.heading or unit.ref, names[unit.doc], max_tokens)
         for i, text in enumerate(texts):
             node = TextNode(
                 id_=f"{unit.ref}#{i}", text=text,
@@ -112,16 +128,14 @@ def _embed_units(settings, name, units, names, client, store_name, previous, pro
             )
             if unit.parent:
                 node.relationships[NodeRelationship.PARENT] = RelatedNodeInfo(node_id=f"{unit.parent}#0")
-            vector = cached.get((node.id_, unit.sha))
-            if vector is not None:
-                node.embedding = vector
-            else:
-                todo.append(node)
+            if unit.children:
+                node.relationships[NodeRelationship.CHILD] = [RelatedNodeInfo(node_id=f"{c}#0") for c in unit.children]
+            previous = nodes[-1] if nodes and nodes[-1].metadata["doc"] == unit.doc else None
+            if previous is not None:
+                node.relationships[NodeRelationship.PREVIOUS] = RelatedNodeInfo(node_id=previous.id_)
+                previous.relationships[NodeRelationship.NEXT] = RelatedNodeInfo(node_id=node.id_)
             nodes.append(node)
-    _fill_vectors(settings, name, todo, progress)
-    for start in range(0, len(nodes), 1000):
-        store.add(nodes[start : start + 1000])
-    return len(todo), len(nodes) - len(todo)
+    return nodes
 
 
 def _fill_vectors(settings: Settings, name: str, todo: list[TextNode], progress: bool) -> None:
