@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from index.lexicon import Lexicon
-from index.text_norm import tokenize
+from index.text_norm import add_words, tokenize
 
 TRANSLATION_WEIGHT = 0.6
 
@@ -50,6 +50,7 @@ class LexicalIndex:
 
         lexicon_path = folder / "lexicon.json"
         lexicon = Lexicon.load(lexicon_path) if lexicon_path.exists() else Lexicon()
+        add_words(lexicon.user_words)
         return cls(bm25s.BM25.load(str(folder / "bm25")), lexicon)
 
     def scores(self, query: str, translate: bool = True) -> np.ndarray:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from index import generations
 from index.bm25 import LexicalIndex
 from index.chroma_store import collection_name, make_client, open_store
-from index.embed_cache import EmbeddingCache
+from index.embed_cache import EmbeddingCache, text_key
 from index.embeddings import make_embedder
 from index.lexicon import build_lexicon, read_glossary
 from index.text_norm import add_words
@@ -65,7 +65,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
         collections = {}
         for name in settings.embedders:
             store_name = collection_name(settings.collection_prefix, folder.name, name)
-            new, old = _embed_units(settings, name, units, names, client, store_name, previous, progress)
+            new, old = _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild)
             embedded, reused = embedded + new, reused + old
             collections[name] = store_name
         lexical = LexicalIndex.build([_lexical_text(u, names[u.doc]) for u in units])
@@ -96,19 +96,19 @@ def _lexical_text(unit: Unit, doc_name: str) -> str:
     return "\n".join(part for part in (unit.heading, unit.text) if part)
 
 
-def _embed_units(settings, name, units, names, client, store_name, previous, progress) -> tuple[int, int]:
+def _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild) -> tuple[int, int]:
     """Add one embedder's window vectors for all units; returns (embedded, reused) window counts."""
     store = open_store(client, store_name, create=True)
     cached = _previous_vectors(settings, name, previous)
     nodes = window_nodes(units, names, settings.embed_window_tokens)
     todo: list[TextNode] = []
     for node in nodes:
-        vector = cached.get((node.id_, node.metadata["sha"]))
+        vector = cached.get((node.id_, node.metadata["sha"]))  # sha of the embedded text itself
         if vector is not None:
             node.embedding = vector
         else:
             todo.append(node)
-    _fill_vectors(settings, name, todo, progress)
+    _fill_vectors(settings, name, todo, progress, use_cache=not rebuild)
     for start in range(0, len(nodes), 1000):
         store.add(nodes[start : start + 1000])
     return len(todo), len(nodes) - len(todo)
@@ -124,7 +124,7 @@ def window_nodes(units: list[Unit], names: dict[str, str], max_tokens: int) -> l
         for i, text in enumerate(texts):
             node = TextNode(
                 id_=f"{unit.ref}#{i}", text=text,
-                metadata={"ref": unit.ref, "doc": unit.doc, "lang": unit.lang, "sha": unit.sha, "window": i},
+                metadata={"ref": unit.ref, "doc": unit.doc, "lang": unit.lang, "sha": text_key(text), "window": i},
             )
             if unit.parent:
                 node.relationships[NodeRelationship.PARENT] = RelatedNodeInfo(node_id=f"{unit.parent}#0")
@@ -138,11 +138,14 @@ def window_nodes(units: list[Unit], names: dict[str, str], max_tokens: int) -> l
     return nodes
 
 
-def _fill_vectors(settings: Settings, name: str, todo: list[TextNode], progress: bool) -> None:
-    """Vectors for new windows: from the embedding cache, else from the model (cached batch by batch)."""
+def _fill_vectors(settings: Settings, name: str, todo: list[TextNode], progress: bool, use_cache: bool) -> None:
+    """Vectors for new windows: from the embedding cache, else from the model (cached batch by batch).
+
+    ``use_cache=False`` (ingest --rebuild) computes everything again and refreshes the cache.
+    """
     cache = EmbeddingCache(settings.cache_dir)
     try:
-        known = cache.get_many(name, [n.text for n in todo])
+        known = cache.get_many(name, [n.text for n in todo]) if use_cache else {}
         missing = []
         for node in todo:
             if node.text in known:

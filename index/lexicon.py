@@ -36,6 +36,9 @@ class Lexicon:
     phrases_zh: dict[str, list[str]] = field(default_factory=dict)  # normalised Chinese phrase -> English stems
     words_zh2en: dict[str, str] = field(default_factory=dict)  # zh word or phrase -> English words, for embedding
     words_en2zh: dict[str, str] = field(default_factory=dict)  # English word or phrase -> Chinese, for embedding
+    # Words jieba was taught when the index was built; a process that loads the index must
+    # teach them too, or its query tokens differ from the index tokens.
+    user_words: list[str] = field(default_factory=list)
 
     def translate_text(self, text: str) -> str:
         """A rough word-by-word rendering in the other language, for a same-language embedder.
@@ -119,7 +122,7 @@ def _gloss_words(gloss: str) -> list[str]:
 
 def build_lexicon(glossary: list[tuple[str, str]], vocab: set[str]) -> Lexicon:
     """Translations restricted to tokens of the index vocabulary ``vocab``."""
-    lex = Lexicon()
+    lex = Lexicon(user_words=sorted({zh for _, zh in glossary}))
     for en, zh in glossary:
         zh_norm = normalize(zh)
         en_norm = " ".join(stem(en_words(normalize(en))))
