@@ -51,3 +51,203 @@ def corpus_units(corpus_dir, manifest_docs):
     from ingest.parse import parse_document
 
     return {d.key: parse_document(d, corpus_dir, manifest_docs) for d in manifest_docs}
+
+
+
+# --- integration fixtures: real ingest (USE + Chroma + BM25) into temporary folders -------------------
+# Nothing here may write into data/index (the live index) or the user's embedding cache: every Settings
+# and every subprocess environment below points PINPOINT_INDEX_DIR, PINPOINT_CORPUS_DIR and
+# PINPOINT_CACHE_DIR at pytest's temporary folders, and ``guard_live_index`` refuses any ingest step
+# on data/index made in this process.
+
+LIVE_INDEX = ROOT / "data" / "index"
+SUBSET_KEYS = ("report", "tip-protocol")  # the small corpus the mutating tests ingest
+# Whatever the shell exports: the USE model only (e5 costs minutes of embedding), one thread each.
+TEST_ENV = {"PINPOINT_EMBEDDERS": "use", "PINPOINT_THREADS": "1", "PINPOINT_INGEST_THREADS": "1"}
+
+
+def _is_live(path) -> bool:
+    resolved = Path(path).resolve()
+    live = LIVE_INDEX.resolve()
+    return resolved == live or live in resolved.parents
+
+
+def pinpoint_env(index_dir: Path, corpus_dir: Path, cache_dir: Path) -> dict[str, str]:
+    """The PINPOINT_* variables of one test setup."""
+    assert not _is_live(index_dir), f"refusing to use the live index {index_dir}"
+    return {
+        **TEST_ENV,
+        "PINPOINT_INDEX_DIR": str(index_dir),
+        "PINPOINT_CORPUS_DIR": str(corpus_dir),
+        "PINPOINT_CACHE_DIR": str(cache_dir),
+    }
+
+
+def settings_for(index_dir: Path, corpus_dir: Path, cache_dir: Path, **env: str):
+    """A fresh Settings read from an environment that points at the given folders."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in {**pinpoint_env(index_dir, corpus_dir, cache_dir), **env}.items():
+            mp.setenv(name, value)
+        return settings.get_settings()
+
+
+def copy_corpus(dest: Path, keys: tuple[str, ...] | None = None) -> Path:
+    """Copy the shipped corpus (or only the documents ``keys``, with a manifest listing just them) to ``dest``."""
+    import tomllib
+
+    dest.mkdir(parents=True, exist_ok=True)
+    manifest = (CORPUS / "documents.toml").read_text(encoding="utf-8")
+    marker = "\n[[document]]\n"
+    header, *tables = manifest.split(marker)
+    kept = []
+    for table in tables:
+        entry = tomllib.loads(marker + table)["document"][0]
+        if keys is None or entry["key"] in keys:
+            kept.append(marker + table)
+            (dest / entry["file"]).write_bytes((CORPUS / entry["file"]).read_bytes())
+    assert keys is None or len(kept) == len(keys), f"unknown document keys in {keys}"
+    (dest / "documents.toml").write_text(header + "".join(kept), encoding="utf-8")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def guard_live_index():
+    """Every step of ingest that writes (lock, new generation, publish, prune) refuses data/index."""
+    import functools
+
+    from index import generations
+
+    def guarded(fn):
+        @functools.wraps(fn)
+        def wrapper(index_dir, *args, **kwargs):
+            assert not _is_live(index_dir), f"a test tried to write into the live index {index_dir}"
+            return fn(index_dir, *args, **kwargs)
+
+        return wrapper
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("ingest_lock", "new_generation", "publish", "prune"):
+            mp.setattr(generations, name, guarded(getattr(generations, name)))
+        yield
+
+
+@pytest.fixture(scope="session")
+def shared_embedders():
+    """Load each real embedding model once per session instead of once per ingest / index load.
+
+    ``make_embedder`` builds a new model object on every call (about 2 s for USE); the objects are
+    stateless encoders, so ingest and LoadedIndex.load share one per (name, threads) here.
+    """
+    import index.build
+    import index.hybrid
+    from index.embeddings import make_embedder
+
+    cache: dict[tuple[str, int], object] = {}
+
+    def shared(name: str, threads: int = 1):
+        if (name, threads) not in cache:
+            cache[(name, threads)] = make_embedder(name, threads)
+        return cache[(name, threads)]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(index.build, "make_embedder", shared)
+        mp.setattr(index.hybrid, "make_embedder", shared)
+        yield cache
+
+
+@pytest.fixture(scope="session")
+def memo_lexicon():
+    """Build the CC-CEDICT lexicon once per distinct (glossary, vocabulary) instead of on every ingest.
+
+    ``build_lexicon`` is a pure function that reads all of CC-CEDICT (4-7 s); an ingest whose BM25
+    vocabulary is unchanged gets a copy of the table built for that same vocabulary. A changed
+    document (new words) still builds it for real.
+    """
+    import copy
+
+    import index.build
+    from index.lexicon import build_lexicon
+
+    cache: dict[tuple, object] = {}
+
+    def memo(glossary, vocab):
+        key = (tuple(glossary), frozenset(vocab))
+        if key not in cache:
+            cache[key] = build_lexicon(glossary, vocab)
+        return copy.deepcopy(cache[key])
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(index.build, "build_lexicon", memo)
+        yield cache
+
+
+@pytest.fixture(scope="session")
+def embed_cache_dir(tmp_path_factory) -> Path:
+    """The session's PINPOINT_CACHE_DIR (window vectors by text), filled by the first ingest."""
+    return tmp_path_factory.mktemp("embed-cache")
+
+
+@pytest.fixture(scope="session")
+def integration(guard_live_index, shared_embedders, memo_lexicon, embed_cache_dir) -> Path:
+    """Everything an in-process ingest of these tests needs; returns the session's cache dir."""
+    return embed_cache_dir
+
+
+@pytest.fixture(scope="session")
+def session_index(tmp_path_factory, integration):
+    """The whole shipped corpus ingested once (real USE, Chroma, BM25): (index_dir, IngestReport)."""
+    from index.build import ingest
+
+    index_dir = tmp_path_factory.mktemp("session-index")
+    report = ingest(settings_for(index_dir, CORPUS, integration), progress=False)
+    return index_dir, report
+
+
+@pytest.fixture(scope="session")
+def session_settings(session_index, integration):
+    return settings_for(session_index[0], CORPUS, integration)
+
+
+@pytest.fixture(scope="session")
+def session_engine(session_settings):
+    from services.engine import Engine
+
+    return Engine(session_settings)
+
+
+@pytest.fixture(scope="session")
+def subset_base(tmp_path_factory, integration):
+    """Report + TIP Protocol copied and ingested once: (corpus_dir, index_dir, IngestReport).
+
+    Read-only: tests that ingest again copy both folders first (``subset_copy``).
+    """
+    from index.build import ingest
+
+    root = tmp_path_factory.mktemp("subset-base")
+    corpus_dir = copy_corpus(root / "corpus", SUBSET_KEYS)
+    index_dir = root / "index"
+    report = ingest(settings_for(index_dir, corpus_dir, integration), progress=False)
+    return corpus_dir, index_dir, report
+
+
+@pytest.fixture
+def subset_copy(subset_base, integration, tmp_path, monkeypatch):
+    """A private copy of the subset corpus and its built index, with the environment pointing at both.
+
+    Returns (corpus_dir, index_dir); ``settings.get_settings()`` reads them.
+    """
+    import shutil
+
+    corpus_dir = tmp_path / "corpus"
+    index_dir = tmp_path / "index"
+    shutil.copytree(subset_base[0], corpus_dir)
+    shutil.copytree(subset_base[1], index_dir)
+    for name, value in pinpoint_env(index_dir, corpus_dir, integration).items():
+        monkeypatch.setenv(name, value)
+    return corpus_dir, index_dir
+
+
+@pytest.fixture(scope="session")
+def make_env(integration):
+    """make_env(index_dir, corpus_dir=shipped corpus) -> the PINPOINT_* variables for a subprocess."""
+    return lambda index_dir, corpus_dir=CORPUS: pinpoint_env(index_dir, corpus_dir, integration)

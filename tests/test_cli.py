@@ -1,0 +1,160 @@
+"""The command line contract, run as real subprocesses (`python app.py ...`) against temporary indexes.
+
+Every process gets PINPOINT_INDEX_DIR pointing at a temporary index, never at data/index. The
+processes are independent, so the module starts them all at once and each test checks one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+ASK_KEYS = {"question", "language", "answer", "answerable", "citations", "retrieved"}
+BATCH = [
+    {"id": "q1", "question": "Who chaired the meeting?"},
+    {"id": "q2", "question": ""},
+    {"id": "q3", "question": "受害人能否获得免费法律代理？"},
+]
+TIMEOUT = 240
+
+
+def run_app(args: list[str], pinpoint_env: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {**os.environ, **pinpoint_env, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        [sys.executable, str(APP), *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        encoding="utf-8", timeout=TIMEOUT,
+    )
+
+
+@pytest.fixture(scope="module")
+def cli(session_index, subset_base, make_env, tmp_path_factory):
+    """All CLI runs of this module, started in parallel: name -> (CompletedProcess, context)."""
+    index_dir = session_index[0]
+    work = tmp_path_factory.mktemp("cli")
+    batch_file = work / "questions.jsonl"
+    batch_file.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in BATCH), encoding="utf-8")
+    empty_index = work / "no-index"
+    empty_index.mkdir()
+    ingest_corpus = work / "ingest-corpus"
+    ingest_index = work / "ingest-index"
+    shutil.copytree(subset_base[0], ingest_corpus)
+    shutil.copytree(subset_base[1], ingest_index)
+    ingest_before = (ingest_index / "CURRENT").read_text(encoding="utf-8")
+
+    jobs = {
+        "ask": (["ask", "Where should victims be housed?", "--json"], make_env(index_dir)),
+        "batch": (["ask", "--batch", str(batch_file), "--json"], make_env(index_dir)),
+        "cite": (["cite", "7(c)", "--json"], make_env(index_dir)),
+        "cite_unknown": (["cite", "99(z)"], make_env(index_dir)),
+        "no_index": (["ask", "Who chaired the meeting?", "--json"], make_env(empty_index)),
+        "ingest": (["ingest"], make_env(ingest_index, ingest_corpus)),
+    }
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = {name: pool.submit(run_app, *job) for name, job in jobs.items()}
+        runs = {name: future.result() for name, future in futures.items()}
+    context = {
+        "index": index_dir, "empty_index": empty_index, "ingest_index": ingest_index,
+        "ingest_before": ingest_before, "subset_report": subset_base[2],
+    }
+    return runs, context
+
+
+def ok(run: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert run.returncode == 0, f"exit {run.returncode}\nstdout: {run.stdout[-2000:]}\nstderr: {run.stderr[-2000:]}"
+    return run
+
+
+def test_ask_json_prints_one_object_with_the_contract(cli, session_engine):
+    run = ok(cli[0]["ask"])
+    lines = [line for line in run.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert ASK_KEYS <= set(result)
+    assert result["question"] == "Where should victims be housed?"
+    assert result["language"] == "en"
+    assert result["answerable"] is True
+    refs = [r["ref"] for r in result["retrieved"]]
+    assert len(refs) >= 10 and len(set(refs)) == len(refs)
+    assert {"tip-protocol:6(3)(a)", "report:7(c)"} & set(refs[:5])
+    for citation in result["citations"]:
+        assert citation["quote"] == session_engine.index.by_ref[citation["ref"]].text
+    # the subprocess answers exactly as the in-process engine over the same index
+    assert refs == [r["ref"] for r in session_engine.ask("Where should victims be housed?")["retrieved"]]
+
+
+def test_ask_batch_prints_one_json_line_per_question_with_ids(cli):
+    run = ok(cli[0]["batch"])
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    assert [line["id"] for line in lines] == ["q1", "q2", "q3"]
+    first, empty, chinese = lines
+    assert ASK_KEYS <= set(first) and "error" not in first
+    assert "report:16" in [r["ref"] for r in first["retrieved"][:5]]
+    assert "error" in empty and "empty" in empty["error"] and empty["line"] == 2
+    assert "answer" not in empty
+    assert ASK_KEYS <= set(chinese) and chinese["language"] == "zh"
+    assert "report:8(j)" in [r["ref"] for r in chinese["retrieved"][:3]]
+
+
+def test_cite_json_has_ref_text_labels_lead_in_links(cli):
+    run = ok(cli[0]["cite"])
+    record = json.loads(run.stdout)
+    assert set(record) == {"ref", "text", "labels", "lead_in", "links"}
+    assert record["ref"] == "report:7(c)"
+    assert record["text"].startswith("(c) 毫不拖延地将受害人安置在安全的收容所")
+    assert record["labels"] == {"en": "CTOC/COP/WG.4/2017/4, para. 7 (c)", "zh": "CTOC/COP/WG.4/2017/4，第7段(c)项"}
+    assert record["lead_in"] == "7. 工作组建议缔约方会议审议是否采纳以下建议："
+    assert isinstance(record["links"], list)
+
+
+def test_cite_unknown_reference_exits_2_and_names_the_nearest_refs(cli):
+    run = cli[0]["cite_unknown"]
+    assert run.returncode == 2, run.stderr
+    assert run.stdout == ""
+    assert "99(z)" in run.stderr and "nearest:" in run.stderr
+    nearest = re.search(r"nearest: (.+)", run.stderr).group(1).split(", ")
+    assert nearest and all(re.fullmatch(r"report:\d+(\([a-z]\))?", ref.strip()) for ref in nearest)
+    assert "report:32" in [ref.strip() for ref in nearest]
+    assert "Traceback" not in run.stderr
+
+
+def test_ask_without_an_index_exits_3_and_says_to_run_ingest(cli):
+    run = cli[0]["no_index"]
+    assert run.returncode == 3, run.stderr
+    assert run.stdout == ""
+    assert "python app.py ingest" in run.stderr
+    assert str(cli[1]["empty_index"]) in run.stderr
+    assert "Traceback" not in run.stderr
+    assert list(cli[1]["empty_index"].iterdir()) == []  # asking never creates an index
+
+
+def test_ingest_on_a_temporary_corpus_prints_the_summary_line(cli):
+    run = ok(cli[0]["ingest"])
+    index_dir = cli[1]["ingest_index"]
+    summary = run.stdout.strip().splitlines()[-1]
+    match = re.fullmatch(
+        r"index (gen-[\w-]+): 158 units \(report 60, tip-protocol 98\); "
+        r"(\d+) windows embedded, (\d+) reused; \d+\.\d s",
+        summary,
+    )
+    assert match, summary
+    generation, embedded, reused = match.group(1), int(match.group(2)), int(match.group(3))
+    assert embedded == 0  # the copied index already holds every vector
+    assert reused == cli[1]["subset_report"].embedded
+    current = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    assert current == generation != cli[1]["ingest_before"].strip()
+    assert (index_dir / generation / "meta.json").exists()
+
+
+def test_a_fresh_process_scores_a_chinese_question_as_the_ingesting_process_does(cli, session_engine):
+    chinese = [json.loads(line) for line in ok(cli[0]["batch"]).stdout.splitlines() if line.strip()][2]
+    assert chinese["retrieved"] == session_engine.ask(BATCH[2]["question"])["retrieved"]
