@@ -19,10 +19,29 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 
-class UseEmbedding(BaseEmbedding):
-    """Multilingual USE v3; the same encoder for queries and passages."""
+class _ArrayEmbedding(BaseEmbedding):
+    """llama-index's embedding interface over a model that encodes a batch into a numpy array."""
 
     _model: Any = PrivateAttr()
+
+    def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self.encode([query], True)[0].tolist()
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
+class UseEmbedding(_ArrayEmbedding):
+    """Multilingual USE v3; the same encoder for queries and passages."""
 
     def __init__(self, threads: int = 1, **kwargs: Any) -> None:
         super().__init__(model_name="use-multilingual-v3", **kwargs)
@@ -37,23 +56,9 @@ class UseEmbedding(BaseEmbedding):
     def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
         return np.asarray(self._model.encode(list(texts)), dtype=np.float32)
 
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self.encode([query], True)[0].tolist()
 
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts).tolist()
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-
-class E5Embedding(BaseEmbedding):
+class E5Embedding(_ArrayEmbedding):
     """multilingual-e5-small (4-bit) with its query/passage prefixes."""
-
-    _model: Any = PrivateAttr()
 
     def __init__(self, threads: int = 1, **kwargs: Any) -> None:
         super().__init__(model_name="multilingual-e5-small-q4", **kwargs)
@@ -68,18 +73,6 @@ class E5Embedding(BaseEmbedding):
     def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
         fn = self._model.query if is_query else self._model.passage
         return np.asarray(fn(list(texts)), dtype=np.float32).reshape(len(texts), -1)
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self.encode([query], True)[0].tolist()
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts).tolist()
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
 
 
 EMBEDDERS = {"use": UseEmbedding, "e5": E5Embedding}
