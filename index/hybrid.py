@@ -9,14 +9,12 @@ lexical side by whether the unit is in the question's language.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from llama_index.core.vector_stores.types import VectorStoreQuery
 
 from index import generations
 from index.bm25 import LexicalIndex
@@ -143,15 +141,9 @@ class HybridRetriever(BaseRetriever):
             runs = [(query, {"lang": qlang} if scoped else None)]
             if scoped and translated:
                 runs.append((translated, {"lang": {"$ne": qlang}}))
-            for text, where in runs:
-                vector = embedder.encode([text], True)[0].tolist()
-                spec = VectorStoreQuery(query_embedding=vector, similarity_top_k=n * 2)
-                result = store.query(spec, where=where) if where else store.query(spec)
-                run: dict[str, float] = {}
-                for node, sim in zip(result.nodes, result.similarities, strict=False):
-                    ref = node.metadata["ref"]
-                    cosine = 1.0 + math.log(max(sim, 1e-9))  # Chroma's cosine distance -> similarity
-                    run[ref] = max(run.get(ref, -1.0), cosine)
+            vectors = embedder.encode([text for text, _ in runs], True)  # one batch: cheaper than two calls
+            for (_, where), vector in zip(runs, vectors, strict=True):
+                run = self._nearest(store, vector.tolist(), n * 2, where)
                 self._propagate_up(run)
                 run = dict(sorted(run.items(), key=lambda kv: -kv[1])[:n])
                 for ref, value in _minmax(run).items():
@@ -164,6 +156,24 @@ class HybridRetriever(BaseRetriever):
             for ref, v in parts.items()
         }
         return raw, norm
+
+    @staticmethod
+    def _nearest(store, vector: list[float], k: int, where: dict | None) -> dict[str, float]:
+        """Best cosine per unit among the ``k`` nearest windows.
+
+        Queries the Chroma collection behind llama-index's store directly, asking for
+        metadata and distances only: the store's own ``query`` rebuilds a full node
+        from JSON for every hit, which measured a third of the dense time.
+        """
+        result = store.client.query(
+            query_embeddings=[vector], n_results=k, where=where, include=["metadatas", "distances"]
+        )
+        best: dict[str, float] = {}
+        for meta, distance in zip(result["metadatas"][0], result["distances"][0], strict=True):
+            cosine = 1.0 - distance  # the collections use cosine distance
+            ref = meta["ref"]
+            best[ref] = max(best.get(ref, -1.0), cosine)
+        return best
 
     def _propagate_up(self, scores: dict[str, float]) -> None:
         """A unit's text contains its sub-units' texts, which are embedded once, as theirs: a parent

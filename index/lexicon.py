@@ -40,26 +40,20 @@ class Lexicon:
     # teach them too, or its query tokens differ from the index tokens.
     user_words: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._longest_zh = max((len(k) for k in self.words_zh2en), default=0)
+        self._longest_en = max((k.count(" ") + 1 for k in self.words_en2zh), default=0)
+
     def translate_text(self, text: str) -> str:
         """A rough word-by-word rendering in the other language, for a same-language embedder.
 
-        Glossary phrases first (longest first, each span used once), then single words.
+        Greedy longest match, left to right: glossary phrases win over the single
+        words inside them. Chinese is matched by characters, English by stems.
         """
         norm = normalize(text)
-        out: list[str] = []
         if HAS_CJK.search(norm):
-            rest = norm
-            for phrase in sorted(self.words_zh2en, key=len, reverse=True):
-                if len(phrase) > 1 and phrase in rest:
-                    out.append(self.words_zh2en[phrase])
-                    rest = rest.replace(phrase, " ")
-        else:
-            rest = f" {' '.join(stem(en_words(norm)))} "
-            for phrase in sorted(self.words_en2zh, key=len, reverse=True):
-                if f" {phrase} " in rest:
-                    out.append(self.words_en2zh[phrase])
-                    rest = rest.replace(f" {phrase} ", "  ")
-        return " ".join(out)
+            return " ".join(_longest_matches(list(norm), "", self.words_zh2en, self._longest_zh, min_len=2))
+        return " ".join(_longest_matches(stem(en_words(norm)), " ", self.words_en2zh, self._longest_en, min_len=1))
 
     def translate(self, text: str) -> list[str]:
         """Index tokens of the other language for ``text`` (both directions at once)."""
@@ -84,6 +78,22 @@ class Lexicon:
     @classmethod
     def load(cls, path: Path) -> Lexicon:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def _longest_matches(tokens: list[str], joiner: str, table: dict[str, str], longest: int, min_len: int) -> list[str]:
+    """Translations of the longest entries of ``table`` found left to right in ``tokens``."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for size in range(min(longest, len(tokens) - i), min_len - 1, -1):
+            hit = table.get(joiner.join(tokens[i : i + size]))
+            if hit is not None:
+                out.append(hit)
+                i += size
+                break
+        else:
+            i += 1
+    return out
 
 
 def read_glossary(path: Path) -> list[tuple[str, str]]:
