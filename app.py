@@ -1,13 +1,15 @@
-"""Pinpoint command line: ingest, ask, cite (and, once the UI lands, serve).
+"""Pinpoint command line: ingest, ask, cite, serve (the web UI).
 
-    python app.py                      build the index if there is none, then show usage
+    python app.py                      build the index if there is none, then serve the web UI
+    python app.py serve [--host H] [--port P]
     python app.py ingest [--rebuild]
     python app.py ask "QUESTION" [--json]
     python app.py ask --batch FILE.jsonl --json
     python app.py cite "QUERY" [--json]
 
 Exit codes: 0 ok, 1 unexpected failure, 2 bad input (unknown reference, empty
-question, malformed document), 3 no usable index.
+question, malformed document), 3 no usable index. ``serve`` on a host other than 127.0.0.1
+without PINPOINT_AUTH="user:password" refuses to start (exit 1, with the reason).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
             return _ask(settings, args)
         if args.command == "cite":
             return _cite(settings, args)
+        if args.command == "serve":
+            return _serve(settings, args.host, args.port)
         return _default(settings)
     except _known_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -59,11 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--rebuild", action="store_true", help="re-embed everything instead of reusing vectors")
     ask = sub.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question", nargs="?")
-    ask.add_argument("--batch", help="JSONL file of {id, question} objects; one JSON result per line")
+    ask.add_argument(
+        "--batch", help="JSONL file of {id, question[, history]} objects; one JSON result per line"
+    )
     ask.add_argument("--json", action="store_true", help="print the JSON contract")
     cite = sub.add_parser("cite", help="verbatim text and citation strings for a reference or a phrase")
     cite.add_argument("query")
     cite.add_argument("--json", action="store_true")
+    serve = sub.add_parser("serve", help="serve the web UI and the /ask and /cite API (gradio)")
+    serve.add_argument("--host", help="address to bind (default PINPOINT_HOST or 127.0.0.1; another needs PINPOINT_AUTH)")
+    serve.add_argument("--port", type=int, help="port (default PINPOINT_PORT or 7860)")
     return parser
 
 
@@ -85,13 +94,21 @@ def _engine(settings):
     return Engine(settings)
 
 
+def _answerer(settings):
+    """The configured answerer (PINPOINT_BACKEND); its dict is the `ask --json` contract plus
+    "backend", "standalone_question", "notice" and "flags"."""
+    from services.answer import Answerer
+
+    return Answerer(_engine(settings), settings)
+
+
 def _ask(settings, args) -> int:
     if not args.batch and args.question is None:
         print("error: give a QUESTION or --batch FILE", file=sys.stderr)
         return EXIT_BAD_INPUT
-    engine = _engine(settings)
+    answerer = _answerer(settings)
     if not args.batch:
-        result = engine.ask(args.question)
+        result = answerer.answer(args.question)
         print(json.dumps(result, ensure_ascii=False) if args.json else _render_answer(result))
         return 0
     from services.engine import QuestionError
@@ -100,13 +117,23 @@ def _ask(settings, args) -> int:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            item = json.loads(line)
-            try:
-                result = {"id": item.get("id"), **engine.ask(item.get("question", ""))}
-            except QuestionError as exc:
-                result = {"id": item.get("id"), "error": str(exc), "line": number}
+            result = _batch_result(answerer, line, number, QuestionError)
             print(json.dumps(result, ensure_ascii=False) if args.json else _render_answer(result), flush=True)
     return 0
+
+
+def _batch_result(answerer, line: str, number: int, question_error: type[Exception]) -> dict:
+    """One batch line's answer, or an error naming the line: a bad line never stops the batch."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {"id": None, "error": f"not valid JSON: {exc.msg}", "line": number}
+    if not isinstance(item, dict):
+        return {"id": None, "error": "a line must be a JSON object", "line": number}
+    try:
+        return {"id": item.get("id"), **answerer.answer(item.get("question", ""), item.get("history"))}
+    except question_error as exc:
+        return {"id": item.get("id"), "error": str(exc), "line": number}
 
 
 def _cite(settings, args) -> int:
@@ -145,7 +172,20 @@ def _default(settings) -> int:
     if current_generation(settings.index_dir) is None:
         print("No index yet: building it from the corpus (first run only).")
         _ingest(settings, rebuild=False)
-    _parser().print_help()
+    return _serve(settings, None, None)
+
+
+def _serve(settings, host: str | None, port: int | None) -> int:
+    from ui.binding import BindingRefused, check_binding
+
+    try:
+        check_binding(host or settings.host, settings.auth)  # refuse before loading anything heavy
+    except BindingRefused as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    from ui.app import serve
+
+    serve(settings, host, port)
     return 0
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -73,7 +73,7 @@ class Lexicon:
         return out
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.__dict__, ensure_ascii=False), encoding="utf-8")
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:

@@ -43,6 +43,8 @@ def cli(session_index, subset_base, make_env, tmp_path_factory):
     work = tmp_path_factory.mktemp("cli")
     batch_file = work / "questions.jsonl"
     batch_file.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in BATCH), encoding="utf-8")
+    bad_batch = work / "bad.jsonl"
+    bad_batch.write_text('not json\n[1, 2]\n{"id": "ok", "question": "Who chaired the meeting?"}\n', encoding="utf-8")
     empty_index = work / "no-index"
     empty_index.mkdir()
     ingest_corpus = work / "ingest-corpus"
@@ -54,6 +56,7 @@ def cli(session_index, subset_base, make_env, tmp_path_factory):
     jobs = {
         "ask": (["ask", "Where should victims be housed?", "--json"], make_env(index_dir)),
         "batch": (["ask", "--batch", str(batch_file), "--json"], make_env(index_dir)),
+        "batch_bad": (["ask", "--batch", str(bad_batch), "--json"], make_env(index_dir)),
         "cite": (["cite", "7(c)", "--json"], make_env(index_dir)),
         "cite_unknown": (["cite", "99(z)"], make_env(index_dir)),
         "no_index": (["ask", "Who chaired the meeting?", "--json"], make_env(empty_index)),
@@ -158,3 +161,11 @@ def test_ingest_on_a_temporary_corpus_prints_the_summary_line(cli):
 def test_a_fresh_process_scores_a_chinese_question_as_the_ingesting_process_does(cli, session_engine):
     chinese = [json.loads(line) for line in ok(cli[0]["batch"]).stdout.splitlines() if line.strip()][2]
     assert chinese["retrieved"] == session_engine.ask(BATCH[2]["question"])["retrieved"]
+
+
+
+def test_batch_reports_bad_lines_and_goes_on(cli):
+    """A line that is not JSON, or not an object, gets an error naming it; the other lines are answered."""
+    lines = [json.loads(x) for x in ok(cli[0]["batch_bad"]).stdout.splitlines() if x.strip()]
+    assert [x.get("line") for x in lines[:2]] == [1, 2] and all("error" in x for x in lines[:2])
+    assert lines[2]["id"] == "ok" and lines[2]["retrieved"]

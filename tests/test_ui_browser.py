@@ -1,0 +1,167 @@
+"""The web UI in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by Playwright.
+
+One served app (tests/ui_support.py, over the session's temporary index); a Chinese-locale and an
+English-locale browser context, i.e. two independent sessions. Screenshots go to tests/output/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from ui_support import ui_url
+
+CHROMIUM = "/usr/bin/chromium"
+OUTPUT = Path(__file__).resolve().parent / "output"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 60_000
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def url(request):
+    if os.environ.get("PINPOINT_TEST_UI_URL"):
+        return os.environ["PINPOINT_TEST_UI_URL"]
+    return ui_url(request.getfixturevalue("session_index")[0])
+
+
+@pytest.fixture(scope="module")
+def browser():
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url: str, locale: str):
+    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    page.wait_for_selector("#pp-chatbot")
+    page.wait_for_function("() => document.body.dataset.ppReady === '1'")  # labels set for this browser
+    return context, page
+
+
+def shoot(page, name: str) -> None:
+    """A full-page screenshot with the conversation scrolled to its start (the question and the answer's lead)."""
+    page.wait_for_timeout(800)  # let the chatbot finish its own scrolling to the latest message
+    page.evaluate(
+        "() => document.querySelectorAll('#pp-chatbot, #pp-chatbot *').forEach(e => {"
+        " if (e.scrollHeight > e.clientHeight + 4) { e.scrollTop = 0; } })"
+    )
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUTPUT / name), full_page=True)
+
+
+def test_chinese_question_cites_8j_and_shows_it_in_sources(browser, url):
+    context, page = open_page(browser, url, "zh-CN")
+    try:
+        assert page.locator("#pp-send").inner_text().strip() == "提问"  # interface follows the browser language
+        page.locator("#pp-question textarea").fill("受害人能否获得免费法律代理？")
+        page.locator("#pp-send").click()
+        page.wait_for_selector('#pp-citations .pp-cite[data-ref="report:8(j)"]')
+        chat = page.locator("#pp-chatbot").inner_text()
+        assert "受害人能否获得免费法律代理？" in chat
+        assert "第8段(j)项" in chat  # the label is in the answer itself
+        sources = page.locator("#pp-sources")
+        selected = sources.locator('.pp-card.pp-selected[data-unit="report:8(j)"]')
+        assert selected.count() == 1
+        card = selected.inner_text()
+        assert "CTOC/COP/WG.4/2017/4，第8段(j)项" in card and "CTOC/COP/WG.4/2017/4, para. 8 (j)" in card
+        assert "(j) 确保受害人能够获得法律代理服务，包括免费法律代理；" in card  # verbatim
+        assert "工作组建议缔约方会议审议是否采纳以下建议" in card  # the parent's lead-in
+        # copy buttons carry each citation string
+        selected.locator('.pp-label[data-lang="en"] .pp-copy').click()
+        assert page.evaluate("window.ppLastCopied") == "CTOC/COP/WG.4/2017/4, para. 8 (j)"
+        page.locator("#pp-citations .pp-answer-copy .pp-copy").click()  # the answer as plain text
+        copied = page.evaluate("window.ppLastCopied")
+        assert "(j) 确保受害人能够获得法律代理服务，包括免费法律代理；" in copied and "\\" not in copied and "&" not in copied
+        shoot(page, "chat-zh.png")
+        # clicking another pinpoint shows that unit in the sources panel
+        other = page.locator("#pp-citations .pp-cite").nth(1)
+        other_ref = other.get_attribute("data-ref")
+        other.click()
+        page.wait_for_selector(f'#pp-sources .pp-card.pp-selected[data-unit="{other_ref}"]')
+        assert page.locator("#pp-sources .pp-card").first.get_attribute("data-unit") == other_ref
+        shoot(page, "chat-zh-clicked.png")
+    finally:
+        context.close()
+
+
+def test_english_question_and_escaping_in_a_separate_session(browser, url):
+    context, page = open_page(browser, url, "en-US")
+    try:
+        assert page.locator("#pp-send").inner_text().strip() == "Ask"
+        chat = page.locator("#pp-chatbot").inner_text()
+        assert "受害人能否获得免费法律代理" not in chat  # another session's history is not here
+        page.locator("#pp-question textarea").fill("Where should victims of trafficking be housed?")
+        page.locator("#pp-send").click()
+        page.wait_for_selector("#pp-citations .pp-cite")
+        refs = page.eval_on_selector_all(
+            "#pp-citations [data-ref], #pp-sources [data-ref], #pp-sources [data-unit]",
+            "els => els.map(e => e.dataset.ref || e.dataset.unit)",
+        )
+        assert any(r == "report:7(c)" or re.fullmatch(r"tip-protocol:6(\(.*)?", r) for r in refs), refs
+        shoot(page, "chat-en.png")
+        page.locator("#pp-lang").get_by_text("中文").click()  # switch the interface language in the page
+        page.wait_for_function("() => document.querySelector('#pp-send').innerText.trim() === '提问'")
+        page.wait_for_selector("#pp-sources .pp-label-name:has-text('引注（中文）')")
+        page.locator("#pp-lang").get_by_text("English").click()
+        page.wait_for_function("() => document.querySelector('#pp-send').innerText.trim() === 'Ask'")
+
+        hostile = "<script>window.__x=1</script><img src=x onerror=\"window.__x=2\"> victims?"
+        page.locator("#pp-new").click()
+        page.wait_for_function("() => !document.querySelector('#pp-chatbot').innerText.includes('housed')")
+        page.locator("#pp-question textarea").fill(hostile)
+        page.locator("#pp-send").click()
+        page.wait_for_selector("#pp-citations .pp-cite, #pp-citations .pp-muted")
+        page.wait_for_function("() => document.querySelector('#pp-chatbot').innerText.includes('window.__x=1')")
+        assert "<script>window.__x=1</script>" in page.locator("#pp-chatbot").inner_text()
+        page.wait_for_timeout(500)
+        assert page.evaluate("typeof window.__x") == "undefined"
+        assert page.locator("#pp-chatbot script").count() == 0 and page.locator("#pp-chatbot img[src=x]").count() == 0
+        shoot(page, "chat-escaped.png")
+    finally:
+        context.close()
+
+
+def test_lookup_tab_verbatim_labels_neighbours(browser, url):
+    context, page = open_page(browser, url, "zh-CN")
+    try:
+        page.get_by_role("tab", name="查引（起草）").click()
+        query = page.locator("#pp-lookup-query").locator("textarea, input").first
+        query.fill("7(c)")
+        page.locator("#pp-lookup-button").click()
+        page.wait_for_selector('#pp-lookup-result .pp-card[data-unit="report:7(c)"]')
+        result = page.locator("#pp-lookup-result").inner_text()
+        assert "(c) 毫不拖延地将受害人安置在安全的收容所" in result
+        assert "CTOC/COP/WG.4/2017/4, para. 7 (c)" in result and "CTOC/COP/WG.4/2017/4，第7段(c)项" in result
+        assert page.locator("#pp-label-en").locator("textarea, input").first.input_value() == "CTOC/COP/WG.4/2017/4, para. 7 (c)"
+        assert page.locator("#pp-label-zh").locator("textarea, input").first.input_value() == "CTOC/COP/WG.4/2017/4，第7段(c)项"
+        neighbours = page.eval_on_selector_all("#pp-neighbours [data-ref]", "els => els.map(e => e.dataset.ref)")
+        assert {"report:7(b)", "report:7(d)", "report:7"} <= set(neighbours)
+        page.screenshot(path=str(OUTPUT / "lookup-7c.png"), full_page=True)
+        page.locator('#pp-neighbours [data-ref="report:7(d)"]').click()
+        page.wait_for_selector('#pp-lookup-result .pp-card[data-unit="report:7(d)"]')
+        assert page.locator("#pp-outline .pp-current").get_attribute("data-ref") == "report:7(d)"  # document outline
+        query.fill("7(zz)")
+        page.locator("#pp-lookup-button").click()
+        page.wait_for_selector("#pp-lookup-result .pp-error")
+        assert page.locator("#pp-lookup-result .pp-error [data-ref]").count() > 0  # nearest refs offered
+        page.screenshot(path=str(OUTPUT / "lookup-unknown.png"), full_page=True)
+        page.get_by_role("tab", name="评估").click()
+        page.wait_for_selector("#pp-eval-report")
+        page.screenshot(path=str(OUTPUT / "evaluation.png"), full_page=True)
+    finally:
+        context.close()

@@ -1,0 +1,1 @@
+"""Pinpoint web UI (gradio): chat, drafting lookup, evaluation report; API endpoints /ask and /cite."""

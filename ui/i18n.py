@@ -1,0 +1,164 @@
+"""Interface labels in Chinese and English, and how the interface language is chosen.
+
+Only interface text lives here; document text is never translated. ``PINPOINT_UI_LANG`` is
+"auto" (the browser's Accept-Language), "zh" or "en"; the user can switch in the page.
+"""
+
+from __future__ import annotations
+
+LANGS = ("zh", "en")
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Pinpoint",
+        "subtitle": "Cited answers from UN documents on trafficking in persons, in Chinese and English.",
+        "ui_lang": "Interface language",
+        "tab_chat": "Chat",
+        "tab_lookup": "Lookup (drafting)",
+        "tab_eval": "Evaluation",
+        "backend": "Answer backend",
+        "chatbot": "Conversation",
+        "question": "Your question",
+        "question_ph": "Ask in Chinese or English, e.g. 受害人能否获得免费法律代理？",
+        "send": "Ask",
+        "new_chat": "New conversation",
+        "examples": "Example questions",
+        "citations": "Citations in the answer",
+        "citations_hint": "Click a pinpoint to show that unit in the sources panel.",
+        "sources": "Sources",
+        "sources_empty": "Ask a question: the units the answer cites appear here, verbatim.",
+        "no_citations": "No citation: the documents do not answer this question.",
+        "retrieved": "Other retrieved units",
+        "selected": "Selected",
+        "label_en": "Citation (English)",
+        "label_zh": "Citation (Chinese)",
+        "lead_in": "Lead-in (parent)",
+        "links": "Cross-references",
+        "copy": "Copy",
+        "copy_answer": "Copy the answer",
+        "copied": "Copied",
+        "notice": "Note",
+        "error": "Error",
+        "lookup_query": "Reference or phrase",
+        "lookup_ph": "7(c), 第8段(j)项, art. 6(3)(d), or a phrase such as free legal representation",
+        "lookup_go": "Look up",
+        "lookup_result": "Text",
+        "lookup_empty": "Enter a reference or a phrase, or browse a document below.",
+        "neighbours": "Neighbouring units",
+        "prev": "Previous",
+        "next": "Next",
+        "parent": "Parent",
+        "children": "Children",
+        "none": "none",
+        "browse": "Browse a document",
+        "document": "Document",
+        "unit": "Paragraph / article",
+        "unknown_ref": "There is no unit {query} in the corpus.",
+        "nearest": "Nearest existing references:",
+        "matches": "Best-matching units for the phrase",
+        "no_match": "Nothing in the documents matches this phrase.",
+        "eval_title": "Latest retrieval evaluation",
+        "eval_refresh": "Reload report",
+        "eval_missing": "No evaluation report yet: run `python -m eval` to create eval/reports/retrieval-questions.md.",
+        "eval_chart": "Chart",
+        "empty_question": "The question is empty.",
+    },
+    "zh": {
+        "title": "Pinpoint",
+        "subtitle": "基于联合国打击贩运人口文件的引注式问答，中英双语。",
+        "ui_lang": "界面语言",
+        "tab_chat": "问答",
+        "tab_lookup": "查引（起草）",
+        "tab_eval": "评估",
+        "backend": "回答引擎",
+        "chatbot": "对话",
+        "question": "您的问题",
+        "question_ph": "可用中文或英文提问，例如 Where should victims of trafficking be housed?",
+        "send": "提问",
+        "new_chat": "新对话",
+        "examples": "示例问题",
+        "citations": "回答中的引注",
+        "citations_hint": "点击引注，在来源栏中查看该段原文。",
+        "sources": "来源",
+        "sources_empty": "提问后，回答所引各段的原文将显示在这里。",
+        "no_citations": "无引注：文件中没有回答此问题的内容。",
+        "retrieved": "其他检索到的段落",
+        "selected": "已选",
+        "label_en": "引注（英文）",
+        "label_zh": "引注（中文）",
+        "lead_in": "上级段落引语",
+        "links": "交叉引用",
+        "copy": "复制",
+        "copy_answer": "复制回答",
+        "copied": "已复制",
+        "notice": "注意",
+        "error": "错误",
+        "lookup_query": "引注或词句",
+        "lookup_ph": "7(c)、第8段(j)项、art. 6(3)(d)，或词句，如 免费法律代理",
+        "lookup_go": "查找",
+        "lookup_result": "原文",
+        "lookup_empty": "请输入引注或词句，或在下方浏览文件。",
+        "neighbours": "相邻段落",
+        "prev": "上一项",
+        "next": "下一项",
+        "parent": "上级",
+        "children": "下级",
+        "none": "无",
+        "browse": "浏览文件",
+        "document": "文件",
+        "unit": "段 / 条",
+        "unknown_ref": "文件中没有 {query} 这一段落。",
+        "nearest": "最接近的现有引注：",
+        "matches": "与该词句最匹配的段落",
+        "no_match": "文件中没有与该词句匹配的内容。",
+        "eval_title": "最新检索评估",
+        "eval_refresh": "重新载入报告",
+        "eval_missing": "尚无评估报告：运行 `python -m eval` 生成 eval/reports/retrieval-questions.md。",
+        "eval_chart": "图表",
+        "empty_question": "问题为空。",
+    },
+}
+
+EXAMPLES = [
+    "受害人能否获得免费法律代理？",
+    "Where should victims of trafficking be housed?",
+    "《议定书》如何界定“人口贩运”？",
+    "What did the Working Group recommend on non-punishment of victims?",
+]
+
+
+def t(lang: str, key: str, **fields: str) -> str:
+    """The label ``key`` in ``lang`` (English when the language is unknown)."""
+    text = LABELS.get(lang, LABELS["en"])[key]
+    return text.format(**fields) if fields else text
+
+
+def from_accept_language(header: str | None) -> str:
+    """"zh" when the browser prefers Chinese over English, else "en" (q-values respected)."""
+    best, best_q = "en", -1.0
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip().lower()
+        if not tag:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        q -= position * 1e-6  # earlier wins on ties
+        primary = tag.split("-")[0]
+        if primary in LANGS and q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+def choose_language(setting: str, accept_language: str | None) -> str:
+    """The interface language: the setting when it names one, else the browser's."""
+    setting = (setting or "auto").strip().lower()
+    if setting in LANGS:
+        return setting
+    return from_accept_language(accept_language)
