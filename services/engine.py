@@ -45,8 +45,8 @@ class Engine:
         text, notice = self.clean_question(question)
         language = language_of(text)
         hits = self.retriever.search(text)
-        declined = out_of_scope(text, self.index.docs, self.corpus_years)
-        answerable = bool(hits) and not declined and hits[0].score >= self.settings.answer_threshold
+        missing = out_of_scope(text, self.index.docs, self.corpus_years)
+        answerable = bool(hits) and not missing and hits[0].score >= self.settings.answer_threshold
         shown = hits[:QUOTED_UNITS]
         citations = [self._citation(h.ref, language) for h in shown] if answerable else []
         name = "extractive_lead" if answerable else "not_found"
@@ -60,7 +60,8 @@ class Engine:
             "citations": citations,
             "retrieved": [{"ref": h.ref, "score": round(h.score, 4)} for h in hits],
         }
-        notices = [n for n in (notice, declined) if n]
+        scope_notice = template(self.settings.prompts_dir, language, missing[0]).format(what=missing[1]) if missing else None
+        notices = [n for n in (notice, scope_notice) if n]
         if notices:
             result["notice"] = "; ".join(notices)
         return result

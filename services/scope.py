@@ -41,14 +41,17 @@ def known_instrument(name: str, docs: list[Document]) -> bool:
     return False
 
 
-def out_of_scope(question: str, docs: list[Document], corpus_years: set[str]) -> str | None:
-    """A reason to decline, or None."""
+def out_of_scope(question: str, docs: list[Document], corpus_years: set[str]) -> tuple[str, str] | None:
+    """Why to decline, as (template name, the thing missing), or None.
+
+    The template (``prompts/<lang>/<name>.txt``) words the notice in the question's language.
+    """
     for match in (*ZH_TITLE.finditer(question), *EN_TITLE.finditer(question)):
         if not known_instrument(match.group(1), docs):
-            return f"the documents do not include {match.group(1).strip()}"
+            return "scope_instrument", match.group(1).strip()
     for year in YEAR.findall(question):
         if year not in corpus_years:
-            return f"the documents say nothing dated {year}"
+            return "scope_year", year
     return None
 
 
