@@ -14,11 +14,11 @@ import time
 
 import gradio as gr
 
+from services.answer import Answerer
 from services.cite import UnknownReference, unit_record
 from services.engine import QuestionError
 from settings import ROOT, Settings
 from ui import render
-from ui.answering import make_answerer
 from ui.binding import BindingRefused, check_binding
 from ui.browse import Browser
 from ui.i18n import EXAMPLES, choose_language, t
@@ -120,7 +120,7 @@ CSS = """
 
 def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
     """The gr.Blocks of the whole UI over a loaded Engine (shared, read-only)."""
-    answerer = answerer or make_answerer(engine, settings)
+    answerer = answerer or Answerer(engine, settings)
     index = engine.index
     browser = Browser(index)
 
