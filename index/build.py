@@ -177,7 +177,7 @@ def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> d
     if not store_name or meta.get("embed_window_tokens") != settings.embed_window_tokens:
         return {}
     try:
-        client = make_client(previous / "chroma", settings.chroma_url)
+        client = make_client(previous / "chroma", meta.get("chroma_url", ""))  # where that generation stored them
         collection = client.get_collection(store_name, embedding_function=None)
         got = collection.get(include=["embeddings", "metadatas"])
     except Exception:  # a damaged previous store only costs a full re-embed

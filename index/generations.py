@@ -68,9 +68,34 @@ def prune(index_dir: Path) -> list[str]:
     removed = []
     for folder in folders:
         if folder not in keep:
+            _drop_server_collections(folder)
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder.name)
     return removed
+
+
+def _drop_server_collections(folder: Path) -> None:
+    """A generation on a Chroma server keeps its collections there, not in its folder: delete them.
+
+    Best effort: an unreachable server leaves them behind (they only cost space), not a failed ingest.
+    """
+    try:
+        meta = read_meta(folder)
+    except (OSError, ValueError):
+        return  # incomplete generation: no meta, so no URL to reach
+    if not meta.get("chroma_url"):
+        return  # embedded store: it lives in the folder and goes with it
+    from index.chroma_store import make_client
+
+    try:
+        client = make_client(None, meta["chroma_url"])
+        for name in meta.get("collections", {}).values():
+            try:
+                client.delete_collection(name)
+            except Exception:  # already gone
+                pass
+    except Exception:
+        pass
 
 
 @contextmanager

@@ -61,16 +61,23 @@ class LoadedIndex:
         if folder is None:
             raise IndexMissing(f"no index in {settings.index_dir}: run `python app.py ingest`")
         meta = generations.read_meta(folder)
+        url = meta.get("chroma_url", "")
+        client = None
         try:
             units = load_units(folder)
             lexical = LexicalIndex.load(folder)
-            client = make_client(folder / "chroma", meta.get("chroma_url", ""))
+            client = make_client(folder / "chroma", url)
             dense = {
                 name: (make_embedder(name, settings.threads), open_store(client, store_name))
                 for name, store_name in meta["collections"].items()
                 if name in settings.embedders
             }
         except Exception as exc:
+            if url and (client is None or not _reachable(client)):
+                raise IndexMissing(
+                    f"the Chroma server at {url} (PINPOINT_CHROMA_URL) cannot be reached ({type(exc).__name__}: {exc}); "
+                    f"start it (`chroma run ...`) and try again"
+                ) from exc
             raise IndexMissing(
                 f"the index in {folder} cannot be read ({type(exc).__name__}: {exc}); run `python app.py ingest --rebuild`"
             ) from exc
@@ -189,6 +196,14 @@ class HybridRetriever(BaseRetriever):
         scores = self.index.lexical.scores(query)
         top = np.argsort(-scores)[:n]
         return {self.index.units[i].ref: float(scores[i]) for i in top if scores[i] > 0}
+
+
+def _reachable(client) -> bool:
+    try:
+        client.heartbeat()
+        return True
+    except Exception:
+        return False
 
 
 def _minmax(scores: dict[str, float]) -> dict[str, float]:

@@ -1,0 +1,189 @@
+"""The Chroma server path: PINPOINT_CHROMA_URL points ingest and serving at a `chroma run` server.
+
+A real server is started from the venv (``chroma run``, offline) on a free local port for this
+module; ingest writes its collections there instead of into the generation folder, a second
+ingest reuses the vectors from the server, pruning deletes old generations' collections, and
+a stopped server gives a clear error that goes away once the server is back.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SUBSET_KEYS, copy_corpus, settings_for
+
+CHROMA = Path(sys.executable).parent / "chroma"
+QUESTION = "受害人能否获得免费法律代理？"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ChromaServer:
+    """One `chroma run` subprocess over a fixed folder and port; stop() and start() again at will."""
+
+    def __init__(self, path: Path, port: int, log: Path) -> None:
+        self.path, self.port, self.log = path, port, log
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        import chromadb
+
+        cmd = [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
+        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"chroma run exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
+            try:
+                chromadb.HttpClient(host="127.0.0.1", port=self.port).heartbeat()
+                return
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(
+                        f"chroma run gave no heartbeat in {timeout} s: {self.log.read_text()[-2000:]}"
+                    ) from exc
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def client(self):
+        from index.chroma_store import make_client
+
+        return make_client(None, self.url)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CHROMA.exists():
+        pytest.skip(f"the `chroma` executable is missing ({CHROMA}); install chromadb in the venv")
+    root = tmp_path_factory.mktemp("chroma-server")
+    srv = ChromaServer(root / "data", _free_port(), root / "server.log")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def served(server, integration, tmp_path_factory):
+    """The subset corpus (report + TIP Protocol) ingested into the server: (corpus_dir, index_dir, report)."""
+    from index.build import ingest
+
+    root = tmp_path_factory.mktemp("served")
+    corpus_dir = copy_corpus(root / "corpus", SUBSET_KEYS)
+    index_dir = root / "index"
+    report = ingest(_settings(index_dir, corpus_dir, integration, server), progress=False)
+    return corpus_dir, index_dir, report
+
+
+def _settings(index_dir, corpus_dir, cache_dir, server):
+    return settings_for(index_dir, corpus_dir, cache_dir, PINPOINT_CHROMA_URL=server.url)
+
+
+def _ingest_again(index_dir, corpus_dir, cache_dir, server):
+    """Ingest once more, in a later second than the last generation (names are per second and pid)."""
+    from index.build import ingest
+
+    while (index_dir / (time.strftime("gen-%Y%m%d-%H%M%S") + f"-{os.getpid()}")).exists():
+        time.sleep(0.1)
+    return ingest(_settings(index_dir, corpus_dir, cache_dir, server), progress=False)
+
+
+def test_ingest_writes_collections_to_the_server_not_the_folder(served, server):
+    from index import generations
+
+    _, index_dir, report = served
+    folder = generations.current_generation(index_dir)
+    assert folder is not None and folder.name == report.generation
+    meta = generations.read_meta(folder)
+    assert meta["chroma_url"] == server.url
+    assert set(meta["collections"]) == {"use"}
+    on_server = {c.name for c in server.client().list_collections()}
+    for name in meta["collections"].values():
+        assert 3 <= len(name) <= 512
+        assert name in on_server
+        assert server.client().get_collection(name, embedding_function=None).count() > 0
+    assert not (folder / "chroma").exists(), "a server-backed ingest must not write an embedded store"
+    assert report.embedded + report.reused > 0
+
+
+def test_engine_answers_and_cites_from_the_server(served, integration, server):
+    from index.hybrid import LoadedIndex
+    from services.engine import Engine
+
+    corpus_dir, index_dir, _ = served
+    settings = _settings(index_dir, corpus_dir, integration, server)
+    engine = Engine(settings, index=LoadedIndex.load(settings))
+    result = engine.ask(QUESTION)
+    top = [r["ref"] for r in result["retrieved"][:3]]
+    assert "report:8(j)" in top, result["retrieved"][:10]
+    record = engine.cite("7(c)")
+    assert record["ref"] == "report:7(c)"
+    assert record["labels"]["en"] == "CTOC/COP/WG.4/2017/4, para. 7 (c)"
+
+
+def test_second_ingest_reuses_every_vector_from_the_server(served, integration, server):
+    corpus_dir, index_dir, first = served
+    second = _ingest_again(index_dir, corpus_dir, integration, server)
+    assert second.generation != first.generation
+    assert second.embedded == 0
+    assert second.reused == first.embedded + first.reused
+
+
+def test_pruned_generations_lose_their_collections_on_the_server(served, integration, server):
+    from index import generations
+
+    corpus_dir, index_dir, _ = served
+    _ingest_again(index_dir, corpus_dir, integration, server)
+    folders = sorted(p for p in index_dir.glob("gen-*") if p.is_dir())
+    kept = {name for f in folders for name in generations.read_meta(f)["collections"].values()}
+    on_server = {c.name for c in server.client().list_collections()}
+    assert len(folders) == generations.KEEP
+    assert kept <= on_server
+    assert on_server == kept, f"collections of pruned generations left on the server: {on_server - kept}"
+
+
+def test_stopped_server_gives_a_clear_error_and_restart_recovers(served, integration, server):
+    from index.hybrid import IndexMissing, LoadedIndex
+    from services.engine import Engine
+
+    corpus_dir, index_dir, _ = served
+    settings = _settings(index_dir, corpus_dir, integration, server)
+    server.stop()
+    try:
+        with pytest.raises(IndexMissing) as info:
+            LoadedIndex.load(settings)
+        message = str(info.value)
+        assert server.url in message and "Chroma server" in message, message
+    finally:
+        server.start()
+    engine = Engine(settings, index=LoadedIndex.load(settings))
+    assert "report:8(j)" in [r["ref"] for r in engine.ask(QUESTION)["retrieved"][:3]]
+
+
+def test_server_data_stays_in_its_own_folder(served, server):
+    """Nothing of the server's store lands in the index folder (it lives under `chroma run --path`)."""
+    _, index_dir, _ = served
+    assert not list(index_dir.rglob("chroma.sqlite3"))
+    assert server.path.exists() and any(server.path.iterdir())
