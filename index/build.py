@@ -169,7 +169,7 @@ def _fill_vectors(settings: Settings, name: str, todo: list[TextNode], progress:
 
 
 def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> dict:
-    """(node id, unit sha) -> vector from the live generation, when it used the same model and window."""
+    """(node id, embedded-text sha) -> vector from the live generation, when it used the same model and window."""
     if previous is None:
         return {}
     meta = generations.read_meta(previous)

@@ -53,7 +53,7 @@ class Engine:
         lead = template(self.settings.prompts_dir, language, name).format(count=len(shown))
         body = citations or [self._citation(h.ref, language) for h in shown]
         result = {
-            "question": question,
+            "question": question.encode("utf-8", "replace").decode("utf-8"),  # a lone surrogate -> "?"
             "language": language,
             "answer": lead + "\n\n" + "\n\n".join(f"{c['label']}\n{c['quote']}" for c in body),
             "answerable": answerable,
