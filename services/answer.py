@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from index.text_norm import language_of
 from services import conversation
 from services.backends import BackendError, Deadline, backend_label, build_llm, predict, stream_chat
+from services.engine import echo
 from services.prompts import template
 from services.verify import QUOTED, StreamGate, verify
 
@@ -87,7 +88,7 @@ class Answerer:
         base = self.engine.ask(standalone)
         notices = [n for n in (cut_notice, base.get("notice")) if n]
         result = {
-            "question": question,
+            "question": echo(question),
             "language": language,
             "answer": "",
             "answerable": base["answerable"],

@@ -18,6 +18,11 @@ from settings import Settings
 QUOTED_UNITS = 3
 
 
+def echo(question: str) -> str:
+    """The question as it is echoed in results: a lone surrogate becomes "?" so the JSON can be printed."""
+    return question.encode("utf-8", "replace").decode("utf-8")
+
+
 class QuestionError(ValueError):
     """A question that cannot be asked (empty, or nothing but control characters)."""
 
@@ -53,7 +58,7 @@ class Engine:
         lead = template(self.settings.prompts_dir, language, name).format(count=len(shown))
         body = citations or [self._citation(h.ref, language) for h in shown]
         result = {
-            "question": question.encode("utf-8", "replace").decode("utf-8"),  # a lone surrogate -> "?"
+            "question": echo(question),
             "language": language,
             "answer": lead + "\n\n" + "\n\n".join(f"{c['label']}\n{c['quote']}" for c in body),
             "answerable": answerable,
