@@ -159,8 +159,18 @@ def test_ingest_on_a_temporary_corpus_prints_the_summary_line(cli):
 
 
 def test_a_fresh_process_scores_a_chinese_question_as_the_ingesting_process_does(cli, session_engine):
+    """Same tokens, same ranking: a process that only loads the index teaches jieba the index's words.
+
+    Scores are compared to 1e-3 (and a near-tie may swap at the cut): float sums in the embedders differ in the fourth decimal between
+    processes, which is not what this test is about (without the user words they differ by ~0.02).
+    """
     chinese = [json.loads(line) for line in ok(cli[0]["batch"]).stdout.splitlines() if line.strip()][2]
-    assert chinese["retrieved"] == session_engine.ask(BATCH[2]["question"])["retrieved"]
+    expected = session_engine.ask(BATCH[2]["question"])["retrieved"]
+    got = {r["ref"]: r["score"] for r in chinese["retrieved"]}
+    want = {r["ref"]: r["score"] for r in expected}
+    assert chinese["retrieved"][0]["ref"] == expected[0]["ref"]
+    assert len(got.keys() & want.keys()) >= len(want) - 1  # a near-tie at the cut may swap one ref
+    assert all(abs(got[ref] - want[ref]) < 1e-3 for ref in got.keys() & want.keys())
 
 
 
