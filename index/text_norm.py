@@ -64,6 +64,11 @@ def normalize(text: str) -> str:
     return _converter().convert(text) if HAS_CJK.search(text) else text
 
 
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified characters (OpenCC t2s); for matching, never for display."""
+    return _converter().convert(text)
+
+
 def language_of(text: str) -> str:
     """"zh" when Chinese characters make up a fair share of the letters, else "en"."""
     cjk = len(HAS_CJK.findall(text))

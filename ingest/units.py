@@ -77,6 +77,10 @@ class Unit:
     def ref(self) -> str:
         return f"{self.doc}:{self.pinpoint}"
 
+    def label(self, language: str) -> str:
+        """The citation label in the reader's language ("zh" or "en")."""
+        return self.label_zh if language == "zh" else self.label_en
+
     def to_json(self) -> dict:
         data = asdict(self)
         data["children"] = list(self.children)

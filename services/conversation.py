@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from index.text_norm import EN_STOP, HAS_CJK, language_of, zh_words
+from index.text_norm import EN_STOP, HAS_CJK, language_of, to_simplified, zh_words
 
 EN_ANAPHORA = frozenset(
     "she he it they them this that these those her his its their there theirs hers him such same".split()
@@ -43,16 +43,9 @@ def _s2t():
     return OpenCC("s2t")
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    from opencc import OpenCC
-
-    return OpenCC("t2s")
-
-
 def is_traditional(text: str) -> bool:
     """True when the text has Chinese characters that only traditional script writes."""
-    return bool(HAS_CJK.search(text)) and _t2s().convert(text) != text
+    return bool(HAS_CJK.search(text)) and to_simplified(text) != text
 
 
 def to_traditional(text: str) -> str:
@@ -74,7 +67,7 @@ def needs_context(question: str) -> bool:
     """Short, elliptical or anaphoric: the question leans on an earlier turn."""
     q = question.strip().lower()
     if language_of(q) == "zh":
-        q = _t2s().convert(q)
+        q = to_simplified(q)
         core = re.sub(r"[\s\W]", "", q)
         return len(core) <= SHORT_ZH_CHARS or any(a in q for a in ZH_ANAPHORA) or q.startswith(ZH_FOLLOW_OPENERS)
     words = re.findall(r"[a-z']+", q)

@@ -82,4 +82,4 @@ class Engine:
 
     def _citation(self, ref: str, language: str) -> dict:
         unit = self.index.by_ref[ref]
-        return {"ref": ref, "label": unit.label_zh if language == "zh" else unit.label_en, "quote": unit.text}
+        return {"ref": ref, "label": unit.label(language), "quote": unit.text}

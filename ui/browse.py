@@ -18,8 +18,7 @@ class Browser:
         self._siblings = siblings
 
     def label(self, ref: str, lang: str) -> str:
-        unit = self.index.by_ref[ref]
-        return unit.label_zh if lang == "zh" else unit.label_en
+        return self.index.by_ref[ref].label(lang)
 
     def neighbours(self, ref: str, lang: str) -> dict:
         """{"self", "prev", "next", "parent": (ref, label) | None, "children": [(ref, label), ...]}."""
