@@ -8,7 +8,6 @@ with --check exits 1 when Pinpoint misses a target (eval.metrics.TARGET_*).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -48,11 +47,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def load_set(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def run(system: System, questions: list[dict]) -> list[QuestionResult]:
     """Ask every question, timing each call (the system is already warm)."""
     from eval.metrics import QuestionResult, direction_of
@@ -77,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from eval import metrics, report
     from eval.baselines import EngineSystem, build_systems
+    from eval.questions import load_set
     from index.build import parse_corpus
 
     settings = get_settings()

@@ -39,6 +39,7 @@ import settings as settings_module  # noqa: E402
 settings_module.apply_offline_defaults()
 
 from eval.metrics import hit_at, related  # noqa: E402
+from eval.questions import load_set  # noqa: E402
 
 DEFAULT_SET = ROOT / "eval" / "sets" / "questions.jsonl"
 DEFAULT_MULTITURN = ROOT / "eval" / "sets" / "multiturn.jsonl"
@@ -62,8 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def load(path: Path, limit: int) -> list[dict]:
-    with path.open(encoding="utf-8") as fh:
-        items = [json.loads(line) for line in fh if line.strip()]
+    items = load_set(path)
     return items[:limit] if limit else items
 
 
