@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from index.text_norm import language_of
 from services import conversation
 from services.backends import BackendError, Deadline, backend_label, build_llm, predict, stream_chat
-from services.engine import echo
+from services.engine import echo, quoted_refs
 from services.prompts import template
 from services.verify import QUOTED, StreamGate, verify
 
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from services.engine import Engine
     from settings import Settings
 
-QUOTED_UNITS = 3
 CLOSEST_UNITS = 3
 
 
@@ -47,6 +46,11 @@ class Answerer:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
+        # label (en or zh) -> units; built once here and only read by requests (no lazy cache to race on)
+        self._label_map: dict[str, list] = {}
+        for unit in engine.index.units:
+            self._label_map.setdefault(unit.label_en, []).append(unit)
+            self._label_map.setdefault(unit.label_zh, []).append(unit)
         self._llm = None
         self._llm_error: str | None = None
         if settings.backend != "extractive":
@@ -128,8 +132,7 @@ class Answerer:
     # --- extractive ------------------------------------------------------------------------------
 
     def _extractive(self, result: dict, language: str, traditional: bool) -> None:
-        refs = [r["ref"] for r in result["retrieved"]]
-        shown = refs[:QUOTED_UNITS]
+        shown = quoted_refs(result["retrieved"], self.settings)
         answerable = bool(result["answerable"] and shown)
         name = "extractive_lead" if answerable else "not_found"
         lead = self._prompt(language, name).format(count=len(shown))
@@ -223,18 +226,9 @@ class Answerer:
             if ref in by_ref:
                 return _label(by_ref[ref], language)
         for line in previous.splitlines():
-            for unit in self._labels().get(line.strip(), []):
+            for unit in self._label_map.get(line.strip(), []):
                 return _label(unit, language)
         return ""
-
-    def _labels(self) -> dict:
-        if not hasattr(self, "_label_map"):
-            table: dict[str, list] = {}
-            for unit in self.engine.index.units:
-                table.setdefault(unit.label_en, []).append(unit)
-                table.setdefault(unit.label_zh, []).append(unit)
-            self._label_map = table
-        return self._label_map
 
     def _failure_notice(self, reason: str, language: str) -> str:
         return self._prompt(language, "backend_failed").format(reason=reason)

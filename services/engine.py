@@ -15,7 +15,16 @@ from services.prompts import template
 from services.scope import out_of_scope, years_in
 from settings import Settings
 
-QUOTED_UNITS = 3
+
+def quoted_refs(retrieved: list[dict], settings: Settings) -> list[str]:
+    """The refs an extractive answer quotes: the best unit, and the next ones whose score is
+    within ``quote_margin`` of it (at most ``quote_max``). A fixed top 3 cited two wrong units
+    for every right one; a close second is kept because two-part questions need both."""
+    if not retrieved:
+        return []
+    top = retrieved[0]["score"]
+    close = [r["ref"] for r in retrieved if top - r["score"] <= settings.quote_margin]
+    return close[: settings.quote_max]
 
 
 def echo(question: str) -> str:
@@ -52,18 +61,19 @@ class Engine:
         hits = self.retriever.search(text)
         missing = out_of_scope(text, self.index.docs, self.corpus_years)
         answerable = bool(hits) and not missing and hits[0].score >= self.settings.answer_threshold
-        shown = hits[:QUOTED_UNITS]
-        citations = [self._citation(h.ref, language) for h in shown] if answerable else []
+        retrieved = [{"ref": h.ref, "score": round(h.score, 4)} for h in hits]
+        shown = quoted_refs(retrieved, self.settings)
+        citations = [self._citation(ref, language) for ref in shown] if answerable else []
         name = "extractive_lead" if answerable else "not_found"
         lead = template(self.settings.prompts_dir, language, name).format(count=len(shown))
-        body = citations or [self._citation(h.ref, language) for h in shown]
+        body = citations or [self._citation(ref, language) for ref in shown]
         result = {
             "question": echo(question),
             "language": language,
             "answer": lead + "\n\n" + "\n\n".join(f"{c['label']}\n{c['quote']}" for c in body),
             "answerable": answerable,
             "citations": citations,
-            "retrieved": [{"ref": h.ref, "score": round(h.score, 4)} for h in hits],
+            "retrieved": retrieved,
         }
         scope_notice = template(self.settings.prompts_dir, language, missing[0]).format(what=missing[1]) if missing else None
         notices = [n for n in (notice, scope_notice) if n]

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from services.cite import UnknownReference
-from services.engine import Engine, QuestionError
+from services.engine import Engine, QuestionError, quoted_refs
+from settings import get_settings
 
 ASK_KEYS = {"question", "language", "answer", "answerable", "citations", "retrieved"}
 
@@ -76,8 +77,17 @@ def test_unanswerable_below_threshold_cites_nothing_but_still_lists_retrieved(se
     assert result["answerable"] is False
     assert result["citations"] == []
     normal = session_engine.ask(question)
-    assert normal["answerable"] is True and len(normal["citations"]) == 3
+    assert normal["answerable"] is True and normal["citations"]
     assert result["answer"] != normal["answer"]  # the not-found lead, not the extractive one
+
+
+def test_quoted_refs_keep_the_best_and_those_within_the_margin():
+    settings = dataclasses.replace(get_settings(), quote_margin=0.1, quote_max=3)
+    ranked = [{"ref": r, "score": s} for r, s in [("a", 1.0), ("b", 0.95), ("c", 0.85), ("d", 0.84)]]
+    assert quoted_refs(ranked, settings) == ["a", "b"]
+    close = [{"ref": r, "score": 1.0} for r in "abcde"]
+    assert quoted_refs(close, settings) == ["a", "b", "c"]  # never more than quote_max
+    assert quoted_refs([], settings) == []
 
 
 # --- questions that cannot be asked as given --------------------------------------------------------------
