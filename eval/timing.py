@@ -1,4 +1,5 @@
-"""Small timing helpers for ``eval.bench``: latency summaries, timed child processes, ingest in a child.
+"""Small timing helpers for ``eval.bench`` and ``eval.load``: latency summaries, timed child processes,
+ingest in a child, and a served app in a child (``serve_app``, also the UI tests' server).
 
 Why a separate module: the ingest measurement runs in a spawned child process
 (so the benchmark's own peak RSS is that of a serving process, not of an
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import os
 import resource
+import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,3 +97,60 @@ def ingest_twice() -> dict[str, Any]:
         report = ingest(settings, rebuild=False, progress=False)
         runs.append({**asdict(report), "wall": time.perf_counter() - t0})
     return {"first": runs[0], "second": runs[1], "rss_mb": rss_mb()}
+
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServedApp:
+    """A `python app.py serve` child process and its URL; ``stop()`` ends it (and only it)."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-chars:] if self.log.exists() else ""
+
+
+def serve_app(env: dict[str, str], log: Path, timeout: float = 120.0) -> ServedApp:
+    """Start `python app.py serve` on a free local port with ``env`` and return once its API answers.
+
+    Output goes to ``log``. Raises RuntimeError (with the log's tail) when the server exits or does
+    not answer within ``timeout`` seconds; the child is stopped then.
+    """
+    port = free_port()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(APP), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=APP.parent, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    app = ServedApp(f"http://127.0.0.1:{port}/", proc, log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app server exited with {proc.returncode}:\n{app.log_tail()}")
+        try:
+            with urllib.request.urlopen(app.url + "gradio_api/info", timeout=2) as response:
+                if response.status == 200:
+                    return app
+        except OSError:
+            time.sleep(0.5)
+    app.stop()
+    raise RuntimeError(f"the app server did not answer within {timeout:.0f} s:\n{app.log_tail()}")
