@@ -27,9 +27,28 @@ class Router:
 
     def route(self, question: str) -> set[str]:
         """Keys of the documents the question names or concerns; empty when none."""
-        text = f" {normalize(question)} "
-        taken = [False] * len(text)
         docs: set[str] = set()
+        for _, _, keys in self._matches(f" {normalize(question)} "):
+            docs |= keys
+        return docs
+
+    def without_names(self, text: str, keep: set[str]) -> str:
+        """The (normalised) text with every name or cue of a document outside ``keep`` cut out.
+
+        Why: a follow-up that turns to another document ("那偷运移民议定书呢？" after a question on
+        the Trafficking Protocol) must not carry the earlier document's name into the standalone
+        question, or retrieval goes back to it. Cutting the matched span, not words, also removes a
+        Chinese name that jieba splits into pieces that no longer look like a name.
+        """
+        padded = f" {normalize(text)} "
+        cuts = [(start, end) for start, end, keys in self._matches(padded) if not keys & keep]
+        for start, end in sorted(cuts, reverse=True):
+            padded = padded[:start] + " " + padded[end:]
+        return padded.strip()
+
+    def _matches(self, text: str):
+        """(start, end, keys) of every name or cue in ``text``, longest claiming its span first."""
+        taken = [False] * len(text)
         for term, keys in self._terms:
             start = text.find(term)
             while start != -1:
@@ -37,7 +56,6 @@ class Router:
                 ascii_term = term.isascii()
                 bounded = not ascii_term or not text[start - 1].isalnum()  # prefixes: "recommend" ~ "recommended"
                 if bounded and not any(taken[start:end]):
-                    docs |= keys
                     taken[start:end] = [True] * (end - start)
+                    yield start, end, keys
                 start = text.find(term, start + 1)
-        return docs

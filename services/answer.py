@@ -79,7 +79,7 @@ class Answerer:
         failure = self._llm_error if self.settings.backend != "extractive" else None
 
         standalone = conversation.rule_condense(
-            text, history, self._previous_top_label(history, language), self.engine.index.router.route
+            text, history, self._previous_top_label(history, language), self.engine.index.router
         )
         if self._llm is not None and failure is None and conversation.user_turns(history):
             try:

@@ -90,41 +90,23 @@ def salient_terms(text: str) -> str:
     return " ".join(out)
 
 
-def rule_condense(question: str, history: list[dict] | None, top_label: str = "", route=None) -> str:
-    """The standalone question without a model (see the module docstring). ``route``
-    (question -> document keys, the index router) lets a follow-up that names another document
-    shed the previous turn's document names.
+def rule_condense(question: str, history: list[dict] | None, top_label: str = "", router=None) -> str:
+    """The standalone question without a model (see the module docstring). ``router`` (the index's
+    Router) lets a follow-up that names another document shed the previous turns' document names.
 
     The previous answer's top label is used only when the earlier user turns have no salient
     terms: added to them, it pulls retrieval towards that unit's neighbours (multi-turn hit@5
     fell from 14/20 to 11/20 on eval/sets/multiturn.jsonl when it was always added).
     """
-    previous = user_turns(history)
+    previous = user_turns(history)[-MAX_PREVIOUS_TURNS:]
     if not previous or not needs_context(question):
         return question
-    terms = " ".join(t for t in (salient_terms(p) for p in previous[-MAX_PREVIOUS_TURNS:]) if t)
-    if route is not None and terms:
-        terms = _off_target_dropped(terms, route, route(question))
+    target = router.route(question) if router is not None else set()
+    if target:
+        previous = [router.without_names(p, target) for p in previous]
+    terms = " ".join(t for t in (salient_terms(p) for p in previous) if t)
     lead = terms or top_label
     return f"{lead} {question}".strip() if lead else question
-
-
-def _off_target_dropped(terms: str, route, target: set[str]) -> str:
-    """When the follow-up names a document ("and the Smuggling Protocol?"), earlier terms that name
-    another document are dropped: they would pull retrieval back to the previous document."""
-    if not target:
-        return terms
-
-    def off(text: str) -> bool:
-        docs = route(text)
-        return bool(docs) and not docs & target
-
-    words = terms.split()
-    drop = {i for i, w in enumerate(words) if off(w)}
-    for i in range(len(words) - 1):  # two-word names: "working group", "Smuggling Protocol"
-        if off(f"{words[i]} {words[i + 1]}") and not off(words[i]) and not off(words[i + 1]):
-            drop |= {i, i + 1}
-    return " ".join(w for i, w in enumerate(words) if i not in drop)
 
 
 def history_messages(history: list[dict] | None):

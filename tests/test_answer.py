@@ -114,6 +114,21 @@ def test_standalone_question_untouched_without_history_or_anaphora():
     assert "chaired" in rule_condense("Which country is she from?", history)
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("贩运人口议定书什么时候开放签署？", "那偷运移民议定书呢？"),
+        ("When was the Trafficking in Persons Protocol opened for signature?", "And the Smuggling Protocol?"),
+    ],
+)
+def test_follow_up_naming_another_document_drops_the_earlier_name(answerer, first, second):
+    result = two_turns(answerer, first, second)
+    standalone = result["standalone_question"]
+    assert "签署" in standalone or "signature" in standalone  # the topic is carried over ...
+    assert "贩运人口" not in standalone and "Trafficking" not in standalone  # ... the other document is not
+    assert all(ref.startswith("som-protocol:") for ref in top(result))
+
+
 def test_answerer_keeps_no_conversation_state(answerer):
     a = [{"role": "user", "content": "Who chaired the meeting?"}]
     b = [{"role": "user", "content": "How does the Protocol define a child?"}]
