@@ -8,7 +8,8 @@
     python app.py cite "QUERY" [--json]
 
 Exit codes: 0 ok, 1 unexpected failure, 2 bad input (unknown reference, empty
-question, malformed document), 3 no usable index. ``serve`` on a host other than 127.0.0.1
+question, malformed document), 3 no usable index (none, or damaged), 4 ingest could not
+write (no space left, read-only folder; the index in use is unchanged). ``serve`` on a host other than 127.0.0.1
 without PINPOINT_AUTH="user:password" refuses to start (exit 1, with the reason).
 """
 
@@ -24,6 +25,7 @@ settings_module.apply_offline_defaults()
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_INDEX = 3
+EXIT_CANNOT_WRITE = 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +81,13 @@ def _parser() -> argparse.ArgumentParser:
 def _ingest(settings, rebuild: bool) -> int:
     from index.build import ingest
 
-    report = ingest(settings, rebuild=rebuild)
+    try:
+        report = ingest(settings, rebuild=rebuild)
+    except FileNotFoundError:
+        raise  # a document the manifest lists is missing: bad input
+    except OSError as exc:  # the disk's or the folder's fault, not a bug: one line, no traceback
+        print(f"error: ingest failed: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_WRITE
     print(
         f"index {report.generation}: {report.units} units "
         f"({', '.join(f'{k} {v}' for k, v in report.documents.items())}); "
@@ -171,7 +179,9 @@ def _default(settings) -> int:
 
     if current_generation(settings.index_dir) is None:
         print("No index yet: building it from the corpus (first run only).")
-        _ingest(settings, rebuild=False)
+        code = _ingest(settings, rebuild=False)
+        if code:
+            return code
     return _serve(settings, None, None)
 
 

@@ -59,30 +59,31 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
         docs, units = parse_corpus(settings)
         previous = None if rebuild else generations.current_generation(settings.index_dir)
         folder = generations.new_generation(settings.index_dir)
-        client = make_client(folder / "chroma", settings.chroma_url)
-        names = {doc.key: doc.short_en for doc in docs}
-        embedded = reused = 0
-        collections = {}
-        for name in settings.embedders:
-            store_name = collection_name(settings.collection_prefix, folder.name, name)
-            new, old = _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild)
-            embedded, reused = embedded + new, reused + old
-            collections[name] = store_name
-        lexical = LexicalIndex.build([_lexical_text(u) for u in units])
-        lexical.lexicon = build_lexicon(glossary, lexical.vocab)
-        lexical.save(folder)
-        save_units(folder, units)
-        meta = {
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "collections": collections,
-            "embed_window_tokens": settings.embed_window_tokens,
-            "chroma_url": settings.chroma_url,
-            "documents": {d.key: sum(1 for u in units if u.doc == d.key) for d in docs},
-            "units": len(units),
-            "docs": [asdict(d) for d in docs],
-        }
-        del client
-        generations.publish(settings.index_dir, folder, meta)
+        with generations.writing(folder):  # no space left, read-only: a clear error, the partial folder removed
+            client = make_client(folder / "chroma", settings.chroma_url)
+            names = {doc.key: doc.short_en for doc in docs}
+            embedded = reused = 0
+            collections = {}
+            for name in settings.embedders:
+                store_name = collection_name(settings.collection_prefix, folder.name, name)
+                new, old = _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild)
+                embedded, reused = embedded + new, reused + old
+                collections[name] = store_name
+            lexical = LexicalIndex.build([_lexical_text(u) for u in units])
+            lexical.lexicon = build_lexicon(glossary, lexical.vocab)
+            lexical.save(folder)
+            save_units(folder, units)
+            meta = {
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "collections": collections,
+                "embed_window_tokens": settings.embed_window_tokens,
+                "chroma_url": settings.chroma_url,
+                "documents": {d.key: sum(1 for u in units if u.doc == d.key) for d in docs},
+                "units": len(units),
+                "docs": [asdict(d) for d in docs],
+            }
+            del client
+            generations.publish(settings.index_dir, folder, meta)
         generations.prune(settings.index_dir)
     return IngestReport(folder.name, len(units), embedded, reused, time.perf_counter() - started, meta["documents"])
 
@@ -177,7 +178,7 @@ def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> d
     if not store_name or meta.get("embed_window_tokens") != settings.embed_window_tokens:
         return {}
     try:
-        client = make_client(previous / "chroma", meta.get("chroma_url", ""))  # where that generation stored them
+        client = make_client(previous / "chroma", meta.get("chroma_url", ""), create=False)  # where that generation stored them
         collection = client.get_collection(store_name, embedding_function=None)
         got = collection.get(include=["embeddings", "metadatas"])
     except Exception:  # a damaged previous store only costs a full re-embed

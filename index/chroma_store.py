@@ -10,13 +10,22 @@ first use, which fails offline; Pinpoint always supplies its own vectors.
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlparse
 
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+DATABASE = "chroma.sqlite3"  # an embedded store's one database file (next to its HNSW segment folders)
 
-def make_client(path: Path | None, url: str = ""):
+
+class StoreDamaged(RuntimeError):
+    """An embedded store that is missing, not a database, corrupt, or that Chroma cannot open."""
+
+
+def make_client(path: Path | None, url: str = "", create: bool = True):
+    """A Chroma client; ``create=False`` opens an existing embedded store and refuses a damaged one."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -29,8 +38,36 @@ def make_client(path: Path | None, url: str = ""):
         )
     if path is None:
         raise ValueError("an embedded Chroma store needs a folder")
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    else:
+        check_store(path)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except BaseException as exc:  # Chroma's Rust core panics on some damage: a BaseException, not an Exception
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise StoreDamaged(f"Chroma cannot open {path} ({exc})") from None
+
+
+def check_store(path: Path) -> None:
+    """Refuse a missing or corrupt embedded store before Chroma opens it.
+
+    Chroma would create an empty store in place of a missing one, and a corrupt database
+    surfaces only when a query reaches a bad page (or as a panic); SQLite's quick_check
+    finds it up front (about 30 ms for the whole corpus's store).
+    """
+    database = path / DATABASE
+    if not database.is_file():
+        raise StoreDamaged(f"{database} is missing")
+    uri = f"{database.resolve().as_uri()}?mode=rw"  # never creates it; a hot journal is rolled back, as by Chroma
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as connection:
+            verdict = connection.execute("PRAGMA quick_check(1)").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise StoreDamaged(f"{database} is not a readable database ({exc})") from None
+    if verdict != "ok":
+        raise StoreDamaged(f"{database} is corrupt ({verdict})")
 
 
 def collection_name(prefix: str, generation: str, embedder: str) -> str:

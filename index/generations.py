@@ -4,11 +4,14 @@
 is complete (``meta.json`` written last, then ``CURRENT`` replaced with
 ``os.replace``), so an ingest that fails, is killed or fills the disk leaves
 the previous index serving. A lock file refuses a second ingest while one
-runs, rather than letting two interleave.
+runs, rather than letting two interleave; whoever takes it first removes what a killed
+ingest left behind. A write that fails for want of space or write access becomes
+``WriteFailed``, naming the folder.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -23,8 +26,19 @@ LOCK = "ingest.lock"
 KEEP = 2  # the live generation and the one before it
 
 
+# Failures of a write that are the disk's or the folder's, not the program's.
+WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
 class IngestLocked(RuntimeError):
     """Another ingest holds the lock."""
+
+
+class WriteFailed(OSError):
+    """The new generation could not be written (no space left, read-only folder); nothing was published."""
+
+    def __str__(self) -> str:
+        return self.strerror
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -45,6 +59,52 @@ def new_generation(index_dir: Path) -> Path:
     folder = index_dir / name
     folder.mkdir()
     return folder
+
+
+@contextmanager
+def writing(folder: Path):
+    """Guard the writing of the new generation ``folder``.
+
+    A write that fails for want of space or of write access raises WriteFailed naming the
+    index folder, after removing the partial generation: it would only hold the space the next
+    ingest needs.
+    """
+    try:
+        yield folder
+    except Exception as exc:
+        code, note = _write_failure(exc, folder)
+        if code is None:
+            raise
+        shutil.rmtree(folder, ignore_errors=True)
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise WriteFailed(
+            code,
+            f"cannot write a new index generation in {folder.parent}: {os.strerror(code)} "
+            f"({note}{type(exc).__name__}: {first_line}); nothing was published, the index in use is unchanged",
+        ) from exc
+
+
+def _write_failure(exc: Exception, folder: Path) -> tuple[int | None, str]:
+    """(errno, note) when writing ``folder`` failed for want of space or write access, else (None, "").
+
+    SQLite and Chroma report a full disk as a message ("database or disk is full"), and Chroma
+    sometimes loses the cause altogether ("Error in compaction: ..."): then the disk itself is
+    asked whether it still has room for a generation the size of the live one.
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return (exc.errno, "") if exc.errno in WRITE_ERRNOS else (None, "")
+    text = str(exc)
+    if "disk is full" in text or "No space left on device" in text:
+        return errno.ENOSPC, ""
+    if "readonly database" in text or "Read-only file system" in text:
+        return errno.EROFS, ""
+    live = current_generation(folder.parent)
+    if live is not None:
+        need = sum(f.stat().st_size for f in live.rglob("*") if f.is_file())
+        free = shutil.disk_usage(folder.parent).free
+        if free < need:
+            return errno.ENOSPC, f"{free / 1e6:.1f} MB free, the live generation takes {need / 1e6:.1f} MB; "
+    return None, ""
 
 
 def publish(index_dir: Path, folder: Path, meta: dict) -> None:
@@ -108,6 +168,7 @@ def ingest_lock(index_dir: Path):
         handle.close()
         raise IngestLocked(f"another ingest is running on {index_dir}; wait for it to finish") from exc
     try:
+        prune(index_dir)  # a killed ingest's half-written folder goes first: it may hold the space this one needs
         yield
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)

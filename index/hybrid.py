@@ -66,7 +66,7 @@ class LoadedIndex:
         try:
             units = load_units(folder)
             lexical = LexicalIndex.load(folder)
-            client = make_client(folder / "chroma", url)
+            client = make_client(folder / "chroma", url, create=False)
             dense = {
                 name: (make_embedder(name, settings.threads), open_store(client, store_name))
                 for name, store_name in meta["collections"].items()
