@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 
+from ingest.numerals import CN_NUM, cn_number
 from ingest.units import Document
 
 ZH_REF = re.compile(
-    r"(?:《(?P<name>[^》]{1,40})》)?\s*第\s*(?P<art>\d+)\s*条(?:\s*第\s*(?P<para>\d+)\s*款)?(?:\s*[(（](?P<sub>[a-z])[)）]\s*项)?"
+    rf"(?:《(?P<name>[^》]{{1,40}})》)?\s*第\s*(?P<art>\d+|{CN_NUM})\s*条"
+    rf"(?:\s*第\s*(?P<para>\d+|{CN_NUM})\s*款)?(?:\s*[(（](?P<sub>[a-z])[)）]\s*项)?"
 )
 EN_REF = re.compile(
     r"\barticles?\s+(?P<arts>\d+(?:\s*(?:,|and|or)\s*\d+)*)"
@@ -42,7 +44,8 @@ def find_links(text: str, doc: Document, article: str | None, docs: list[Documen
     default_treaty = doc.key if doc.kind == "treaty" else None
     for m in ZH_REF.finditer(text):
         target = resolve_alias(m["name"], docs) if m["name"] else default_treaty
-        found.append(_ref(target, m["art"], m["para"], m["sub"]))
+        para = str(cn_number(m["para"])) if m["para"] else None
+        found.append(_ref(target, str(cn_number(m["art"])), para, m["sub"]))
     for m in EN_REF.finditer(text):
         name = m["name"] or ""
         target = doc.key if name.lower().startswith("this") or not name else resolve_alias(name, docs)

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import re
 
+from ingest.numerals import CN_NUM, cn_number
 from ingest.outline import Outline
 from ingest.readers import Block
 from ingest.units import IngestError, RawUnit
-
-CN_DIGITS = {"零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-CN_NUM = "[零一二三四五六七八九十百]+"
 
 ARTICLE = re.compile(rf"^(?:Article\s+(\d+)|第\s*(\d+|{CN_NUM})\s*条)\s*(.*)$")
 CHAPTER = re.compile(rf"^(?:([IVX]+)|Chapter\s+([IVX]+)|第\s*({CN_NUM}|\d+)\s*章)\s*(.*)$")
@@ -31,18 +29,6 @@ ROMAN = re.compile(r"^(?:[(（]([ivx]+)[)）]|([ivx]+)\))\s*")
 LETTER_AFTER = {"i": "h", "v": "u", "x": "w", "ii": None}
 
 LEVEL_ARTICLE, LEVEL_PARAGRAPH, LEVEL_LETTER, LEVEL_ROMAN = 0, 1, 2, 3
-
-
-def cn_number(text: str) -> int:
-    """Arabic or Chinese numerals (一 ... 九十九) to int."""
-    if text.isdigit():
-        return int(text)
-    if not re.fullmatch("[一二三四五六七八九]?十[一二三四五六七八九]?|[零一二三四五六七八九]", text):
-        raise ValueError(f"cannot read the number {text!r}")
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (CN_DIGITS[ones] if ones else 0)
-    return CN_DIGITS[text]
 
 
 def parse_treaty(blocks: list[Block], file: str) -> tuple[str, list[RawUnit]]:

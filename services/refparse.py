@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from index.text_norm import normalize
 from ingest.crossrefs import resolve_alias
 from ingest.labels import split_pinpoint
+from ingest.numerals import CN_NUM, cn_number
 from ingest.units import Document
 
 PARAGRAPH = "paragraph"  # report style: "7", "7(c)"
@@ -81,8 +82,7 @@ BARE = re.compile(rf"(?<![\w./:-])(?P<num>{_NUM})(?P<chain>{_CHAIN})(?![\w/:-]|\
 
 PART_TEXT = re.compile(r"\(\s*([0-9a-z]{1,6})\s*\)")
 VALID_ITEM = re.compile(r"[a-z]|([a-z])\1|[ivxlc]{1,6}")
-ZH_NUMERAL = re.compile(r"第\s*([零〇一二两三四五六七八九十百]+)\s*(?=[条款段项目])")
-ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+ZH_NUMERAL = re.compile(rf"第\s*({CN_NUM})\s*(?=[条款段项目])")
 FILLER = frozenset(["of", "the", "this", "in", "see", "cf", "at", "under", "的", "见", "参见"])
 ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
 
@@ -170,19 +170,11 @@ def _prepare(query: str) -> str:
 
 def _zh_number(numeral: str) -> str:
     """"十七" -> "第17"; an unreadable numeral is left as it was (and so matches nothing)."""
-    total, current = 0, 0
-    for ch in numeral:
-        if ch in ZH_DIGITS:
-            current = ZH_DIGITS[ch]
-        elif ch == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif ch == "百":
-            total += (current or 1) * 100
-            current = 0
-    total += current
-    return f"第{total}" if 0 < total < 1000 else f"第{numeral}"
-
+    try:
+        value = cn_number(numeral)
+    except ValueError:
+        return f"第{numeral}"
+    return f"第{value}" if value > 0 else f"第{numeral}"
 
 def _parts(*chains: str | None) -> list[str]:
     out: list[str] = []

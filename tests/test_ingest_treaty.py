@@ -13,9 +13,10 @@ import shutil
 import pytest
 
 from ingest.labels import split_pinpoint
+from ingest.numerals import cn_number
 from ingest.parse import parse_document
 from ingest.readers import blocks, read_text
-from ingest.treaty_articles import cn_number, parse_treaty
+from ingest.treaty_articles import parse_treaty
 from ingest.units import Document, IngestError
 
 ART6_HEADING = "Assistance to and protection of victims of trafficking in persons"
@@ -320,7 +321,15 @@ def test_no_articles_is_an_error():
 
 
 @pytest.mark.parametrize(
-    ("text", "value"), [("6", 6), ("６", 6), ("一", 1), ("十", 10), ("十二", 12), ("二十", 20), ("四十一", 41)]
+    ("text", "value"),
+    [("6", 6), ("６", 6), ("一", 1), ("十", 10), ("十二", 12), ("二十", 20), ("四十一", 41), ("两", 2),
+     ("一百", 100), ("一百零五", 105), ("一百一十", 110), ("三百四十五", 345)],
 )
 def test_cn_number(text, value):
     assert cn_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "十十", "五五", "百", "零五", "x", "一千"])
+def test_cn_number_refuses_what_is_not_a_numeral(text):
+    with pytest.raises(ValueError):
+        cn_number(text)

@@ -72,6 +72,12 @@ def test_paragraph_of_this_article_resolves_within_the_article(docs, existing):
     assert find_links(text, docs["tip-protocol"], "5", list(docs.values()), existing) == ["tip-protocol:5(1)"]
 
 
+def test_chinese_numerals_in_a_reference_are_linked_like_digits(docs, existing):
+    all_docs = list(docs.values())
+    assert find_links("《议定书》第六条第三款(d)项", docs["report"], None, all_docs, existing) == ["tip-protocol:6(3)(d)"]
+    assert find_links("依照《公约》第二十七条", docs["tip-protocol"], "11", all_docs, existing) == ["untoc:27"]
+
+
 def test_mentions_of_non_existent_articles_yield_no_link(docs, existing):
     all_docs = list(docs.values())
     assert find_links("article 99 of this Protocol", docs["tip-protocol"], "1", all_docs, existing) == []
