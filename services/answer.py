@@ -126,7 +126,7 @@ class Answerer:
             except BackendError as exc:
                 notices.append(self._failure_notice(str(exc), language))
                 self._extractive(result, language, traditional)
-        result["notice"] = "; ".join(notices) if notices else None
+        result["notice"] = self._script("; ".join(notices), traditional) if notices else None
         yield {"final": result}
 
     # --- extractive ------------------------------------------------------------------------------

@@ -114,6 +114,14 @@ def test_standalone_question_untouched_without_history_or_anaphora():
     assert "chaired" in rule_condense("Which country is she from?", history)
 
 
+def test_out_of_scope_notice_follows_the_question_script(answerer):
+    simplified = answerer.answer("《儿童权利公约》对童工的最低就业年龄有什么规定？")
+    traditional = answerer.answer("《兒童權利公約》對童工的最低就業年齡有什麼規定？")
+    assert not simplified["answerable"] and not traditional["answerable"]
+    assert simplified["notice"] and traditional["notice"] and traditional["notice"] != simplified["notice"]
+    assert traditional["notice"] == to_traditional(simplified["notice"])
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [
