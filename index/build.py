@@ -25,7 +25,7 @@ from index.embeddings import make_embedder
 from index.lexicon import build_lexicon, read_glossary
 from index.text_norm import add_words
 from index.unit_store import save_units
-from index.windows import embedding_texts, own_texts
+from index.windows import embedding_texts, own_texts, window_id
 from ingest.manifest import load_manifest
 from ingest.parse import parse_document
 from ingest.units import Document, Unit
@@ -124,13 +124,13 @@ def window_nodes(units: list[Unit], names: dict[str, str], max_tokens: int) -> l
         texts = embedding_texts(unit, own[unit.ref] or unit.heading or unit.ref, names[unit.doc], max_tokens)
         for i, text in enumerate(texts):
             node = TextNode(
-                id_=f"{unit.ref}#{i}", text=text,
+                id_=window_id(unit.ref, i), text=text,
                 metadata={"ref": unit.ref, "doc": unit.doc, "lang": unit.lang, "sha": text_key(text), "window": i},
             )
             if unit.parent:
-                node.relationships[NodeRelationship.PARENT] = RelatedNodeInfo(node_id=f"{unit.parent}#0")
+                node.relationships[NodeRelationship.PARENT] = RelatedNodeInfo(node_id=window_id(unit.parent, 0))
             if unit.children:
-                node.relationships[NodeRelationship.CHILD] = [RelatedNodeInfo(node_id=f"{c}#0") for c in unit.children]
+                node.relationships[NodeRelationship.CHILD] = [RelatedNodeInfo(node_id=window_id(c, 0)) for c in unit.children]
             previous = nodes[-1] if nodes and nodes[-1].metadata["doc"] == unit.doc else None
             if previous is not None:
                 node.relationships[NodeRelationship.PREVIOUS] = RelatedNodeInfo(node_id=previous.id_)
