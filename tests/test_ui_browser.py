@@ -165,3 +165,52 @@ def test_lookup_tab_verbatim_labels_neighbours(browser, url):
         page.screenshot(path=str(OUTPUT / "evaluation.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_url(hostile_index, tmp_path_factory):
+    """A second served app, over an index holding a user document with markup and script in it."""
+    from ui_support import START_TIMEOUT, app_env
+
+    from eval.timing import serve_app
+
+    corpus_dir, index_dir = hostile_index
+    log = tmp_path_factory.mktemp("hostile-ui") / "server.log"
+    app = serve_app(app_env(index_dir, PINPOINT_CORPUS_DIR=str(corpus_dir)), log, START_TIMEOUT)
+    yield app.url
+    app.stop()
+
+
+def _assert_inert(page) -> None:
+    """The document's markup became no element and ran no code anywhere on the page."""
+    page.wait_for_timeout(500)  # an onerror handler would have fired by now
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert not page.evaluate("[...document.scripts].some(s => s.textContent.includes('__pwned'))")
+    assert page.locator("img[src=x]").count() == 0
+
+
+def test_script_inside_a_document_is_shown_as_text_and_never_runs(browser, hostile_url):
+    from conftest import HOSTILE_KEY, HOSTILE_SCRIPT
+
+    ref = f"{HOSTILE_KEY}:2"
+    context, page = open_page(browser, hostile_url, "en-US")
+    try:
+        page.locator("#pp-question textarea").fill("free interpretation services for victims during criminal proceedings")
+        page.locator("#pp-send").click()
+        page.wait_for_selector(f'[data-ref="{ref}"]')
+        page.locator(f'[data-ref="{ref}"]').first.click()
+        page.wait_for_selector(f'#pp-sources .pp-card[data-unit="{ref}"]')
+        assert HOSTILE_SCRIPT in page.locator(f'#pp-sources .pp-card[data-unit="{ref}"]').inner_text()
+        _assert_inert(page)
+        shoot(page, "hostile-document-chat.png")
+
+        page.get_by_role("tab", name="Lookup (drafting)").click()
+        query = page.locator("#pp-lookup-query").locator("textarea, input").first
+        query.fill("consultation notes para. 2")
+        page.locator("#pp-lookup-button").click()
+        page.wait_for_selector(f'#pp-lookup-result .pp-card[data-unit="{ref}"]')
+        assert HOSTILE_SCRIPT in page.locator("#pp-lookup-result").inner_text()
+        _assert_inert(page)
+        page.screenshot(path=str(OUTPUT / "hostile-document-lookup.png"), full_page=True)
+    finally:
+        context.close()

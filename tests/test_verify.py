@@ -7,6 +7,7 @@ real refs that were not retrieved, alter a quote, quote correctly, and carry pro
 from __future__ import annotations
 
 import pytest
+from fake_llm import scripted_llm
 
 from services.verify import cited_refs, verify
 
@@ -114,36 +115,13 @@ def test_stream_gate_never_shows_an_invalid_ref(by_ref, housing):
 # --- the gate behind the Answerer, with a scripted fake LLM ---------------------------------------
 
 
-def _fake_llm(replies: list[str]):
-    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
-
-    class ScriptedLLM(CustomLLM):
-        script: list[str]
-
-        @property
-        def metadata(self) -> LLMMetadata:
-            return LLMMetadata(is_chat_model=False, model_name="scripted")
-
-        def complete(self, prompt: str, formatted: bool = False, **kwargs) -> CompletionResponse:
-            return CompletionResponse(text=self.script.pop(0))
-
-        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs):
-            text = self.script.pop(0)
-            acc = ""
-            for i in range(0, len(text), 16):
-                acc += text[i : i + 16]
-                yield CompletionResponse(text=acc, delta=text[i : i + 16])
-
-    return ScriptedLLM(script=list(replies))
-
-
 @pytest.fixture
 def scripted(session_engine, session_settings):
     from services.answer import Answerer
 
     def make(*replies: str) -> Answerer:
         answerer = Answerer(session_engine, session_settings)
-        answerer._llm = _fake_llm(list(replies))
+        answerer._llm = scripted_llm(list(replies))
         return answerer
 
     return make
