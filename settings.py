@@ -85,6 +85,17 @@ class Settings:
     # The embedding window in model tokens; a longer unit is embedded as sentence windows.
     embed_window_tokens: int = field(default_factory=lambda: _env_int("PINPOINT_EMBED_WINDOW", 128))
     embed_batch: int = field(default_factory=lambda: _env_int("PINPOINT_EMBED_BATCH", 32))
+    # Scale benchmark (`python -m eval.scale`): where generated corpora, their indexes and embedding caches
+    # go (never inside the repository), the corpus sizes in units, and the generator's seed.
+    scale_dir: Path = field(
+        default_factory=lambda: Path(_env("PINPOINT_SCALE_DIR", str(Path.home() / ".cache" / "pinpoint" / "scale")))
+    )
+    scale_sizes: tuple[int, ...] = field(
+        default_factory=lambda: tuple(
+            int(s) for s in _env("PINPOINT_SCALE_SIZES", "10000,50000,100000").split(",") if s.strip()
+        )
+    )
+    scale_seed: int = field(default_factory=lambda: _env_int("PINPOINT_SCALE_SEED", 0))
     # How many candidates each retriever passes to fusion, and how many refs `ask` returns.
     candidates: int = field(default_factory=lambda: _env_int("PINPOINT_CANDIDATES", 50))
     top_k: int = field(default_factory=lambda: _env_int("PINPOINT_TOP_K", 10))
