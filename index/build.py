@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from tqdm import tqdm
 
@@ -31,15 +32,35 @@ from ingest.parse import parse_document
 from ingest.units import Document, Unit
 from settings import Settings
 
+# Windows per Chroma add: each slice's vectors are found, stored and dropped before the next slice, so an
+# ingest holds one slice of vectors in memory, not the corpus's (100k windows as Python lists: ~2 GB).
+STORE_BATCH = 1000
+PREVIOUS_PAGE = 5000  # windows read per page from the previous generation's store
+
 
 @dataclass
 class IngestReport:
     generation: str
     units: int
-    embedded: int
-    reused: int
+    embedded: int  # windows not taken from the previous generation: from the embedding cache or the model
+    reused: int  # windows taken from the previous generation
     seconds: float
     documents: dict[str, int] = field(default_factory=dict)
+    computed: int = 0  # distinct window texts the model embedded in this run (the rest of `embedded` were cached)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step: parse, embed <model>, bm25, ...
+
+
+class _Laps:
+    """Seconds per ingest step, for the report: where an ingest of a large corpus spends its time."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = self.seconds.get(step, 0.0) + now - self._last
+        self._last = now
 
 
 def parse_corpus(settings: Settings) -> tuple[list[Document], list[Unit]]:
@@ -53,26 +74,32 @@ def parse_corpus(settings: Settings) -> tuple[list[Document], list[Unit]]:
 def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> IngestReport:
     """Build and publish a new index generation; the old one serves until the switch."""
     started = time.perf_counter()
+    laps = _Laps()
     with generations.ingest_lock(settings.index_dir):
         glossary = read_glossary(settings.glossary_path)
         add_words([zh for _, zh in glossary])
         docs, units = parse_corpus(settings)
+        laps.lap("parse")
         previous = None if rebuild else generations.current_generation(settings.index_dir)
         folder = generations.new_generation(settings.index_dir)
         with generations.writing(folder):  # no space left, read-only: a clear error, the partial folder removed
             client = make_client(folder / "chroma", settings.chroma_url)
             names = {doc.key: doc.short_en for doc in docs}
-            embedded = reused = 0
+            embedded = reused = computed = 0
             collections = {}
             for name in settings.embedders:
                 store_name = collection_name(settings.collection_prefix, folder.name, name)
-                new, old = _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild)
-                embedded, reused = embedded + new, reused + old
+                new, old, model = _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild)
+                embedded, reused, computed = embedded + new, reused + old, computed + model
                 collections[name] = store_name
+                laps.lap(f"embed {name}")
             lexical = LexicalIndex.build([_lexical_text(u) for u in units])
+            laps.lap("bm25")
             lexical.lexicon = build_lexicon(glossary, lexical.vocab)
+            laps.lap("lexicon")
             lexical.save(folder)
             save_units(folder, units)
+            laps.lap("save")
             meta = {
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "collections": collections,
@@ -85,7 +112,9 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
             del client
             generations.publish(settings.index_dir, folder, meta)
         generations.prune(settings.index_dir)
-    return IngestReport(folder.name, len(units), embedded, reused, time.perf_counter() - started, meta["documents"])
+        laps.lap("publish")
+    return IngestReport(folder.name, len(units), embedded, reused, time.perf_counter() - started, meta["documents"],
+                        computed, laps.seconds)
 
 
 def _lexical_text(unit: Unit) -> str:
@@ -97,22 +126,31 @@ def _lexical_text(unit: Unit) -> str:
     return "\n".join(part for part in (unit.heading, unit.text) if part)
 
 
-def _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild) -> tuple[int, int]:
-    """Add one embedder's window vectors for all units; returns (embedded, reused) window counts."""
+def _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild) -> tuple[int, int, int]:
+    """Add one embedder's window vectors for all units; returns (embedded, reused, computed) window counts.
+
+    Slice by slice (STORE_BATCH windows): vectors from the previous generation, else the
+    embedding cache, else the model; the slice goes into Chroma and its vectors are dropped.
+    """
     store = open_store(client, store_name, create=True)
     cached = _previous_vectors(settings, name, previous)
     nodes = window_nodes(units, names, settings.embed_window_tokens)
-    todo: list[TextNode] = []
-    for node in nodes:
-        vector = cached.get((node.id_, node.metadata["sha"]))  # sha of the embedded text itself
-        if vector is not None:
-            node.embedding = vector
-        else:
-            todo.append(node)
-    _fill_vectors(settings, name, todo, progress, use_cache=not rebuild)
-    for start in range(0, len(nodes), 1000):
-        store.add(nodes[start : start + 1000])
-    return len(todo), len(nodes) - len(todo)
+    keys = [(node.id_, node.metadata["sha"]) for node in nodes]  # sha of the embedded text itself
+    todo = [node for node, key in zip(nodes, keys, strict=True) if key not in cached]
+    source = _VectorSource(settings, name, [n.text for n in todo], progress, use_cache=not rebuild)
+    try:
+        for start in range(0, len(nodes), STORE_BATCH):
+            chunk = nodes[start : start + STORE_BATCH]
+            for node, key in zip(chunk, keys[start : start + STORE_BATCH], strict=True):
+                if key in cached:
+                    node.embedding = cached[key].tolist()
+            source.fill([node for node in chunk if node.embedding is None])
+            store.add(chunk)
+            for node in chunk:
+                node.embedding = None
+    finally:
+        source.close()
+    return len(todo), len(nodes) - len(todo), source.computed
 
 
 def window_nodes(units: list[Unit], names: dict[str, str], max_tokens: int) -> list[TextNode]:
@@ -139,34 +177,45 @@ def window_nodes(units: list[Unit], names: dict[str, str], max_tokens: int) -> l
     return nodes
 
 
-def _fill_vectors(settings: Settings, name: str, todo: list[TextNode], progress: bool, use_cache: bool) -> None:
-    """Vectors for new windows: from the embedding cache, else from the model (cached batch by batch).
+class _VectorSource:
+    """Vectors for new windows: from the embedding cache, else from the model, batch by batch.
 
-    ``use_cache=False`` (ingest --rebuild) computes everything again and refreshes the cache.
+    Every batch the model embeds is written to the cache at once, so an interrupted ingest
+    resumes without embedding it again. Each distinct text is embedded once per run; the
+    model loads only if something is missing. ``use_cache=False`` (ingest --rebuild)
+    computes everything again and refreshes the cache.
     """
-    cache = EmbeddingCache(settings.cache_dir)
-    try:
-        known = cache.get_many(name, [n.text for n in todo]) if use_cache else {}
-        missing = []
-        for node in todo:
-            if node.text in known:
-                node.embedding = known[node.text].tolist()
-            else:
-                missing.append(node)
-        if not missing:
-            return
-        embedder = make_embedder(name, settings.ingest_threads)
-        bar = tqdm(total=len(missing), desc=f"embedding ({name})", unit="window", disable=not progress)
-        for start in range(0, len(missing), settings.embed_batch):
-            chunk = missing[start : start + settings.embed_batch]
-            vectors = embedder.encode([n.text for n in chunk])
-            cache.put_many(name, [n.text for n in chunk], vectors)
-            for node, vector in zip(chunk, vectors, strict=True):
-                node.embedding = vector.tolist()
-            bar.update(len(chunk))
-        bar.close()
-    finally:
-        cache.close()
+
+    def __init__(self, settings: Settings, name: str, texts: list[str], progress: bool, use_cache: bool) -> None:
+        self.settings, self.name, self.use_cache = settings, name, use_cache
+        self.cache = EmbeddingCache(settings.cache_dir)
+        self.done: set[str] = set()  # texts this run embedded (and cached)
+        self.computed = 0
+        self._model = None
+        distinct = set(texts)
+        missing = distinct - self.cache.known(name, distinct) if use_cache else distinct
+        self.bar = tqdm(total=len(missing), desc=f"embedding ({name})", unit="window", disable=not progress)
+
+    def fill(self, nodes: list[TextNode]) -> None:
+        texts = list(dict.fromkeys(node.text for node in nodes))
+        vectors = self.cache.get_many(self.name, [t for t in texts if self.use_cache or t in self.done])
+        missing = [t for t in texts if t not in vectors]
+        for start in range(0, len(missing), self.settings.embed_batch):
+            batch = missing[start : start + self.settings.embed_batch]
+            if self._model is None:
+                self._model = make_embedder(self.name, self.settings.ingest_threads)
+            encoded = self._model.encode(batch)
+            self.cache.put_many(self.name, batch, encoded)  # committed now: a kill keeps this batch
+            vectors.update(zip(batch, encoded, strict=True))
+            self.done.update(batch)
+            self.computed += len(batch)
+            self.bar.update(len(batch))
+        for node in nodes:
+            node.embedding = vectors[node.text].tolist()
+
+    def close(self) -> None:
+        self.bar.close()
+        self.cache.close()
 
 
 def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> dict:
@@ -180,10 +229,25 @@ def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> d
     try:
         client = make_client(previous / "chroma", meta.get("chroma_url", ""), create=False)  # where that generation stored them
         collection = client.get_collection(store_name, embedding_function=None)
-        got = collection.get(include=["embeddings", "metadatas"])
+        return _read_vectors(collection)
     except Exception:  # a damaged previous store only costs a full re-embed
         return {}
-    return {
-        (node_id, meta_row.get("sha")): list(vector)
-        for node_id, meta_row, vector in zip(got["ids"], got["metadatas"], got["embeddings"], strict=False)
-    }
+
+
+def _read_vectors(collection) -> dict[tuple[str, str], np.ndarray]:
+    """(node id, sha) -> float32 row of one matrix, read page by page: 100k windows are 200 MB so,
+    where Chroma's whole-collection answer as Python lists would be several GB."""
+    total = collection.count()
+    matrix: np.ndarray | None = None
+    out: dict[tuple[str, str], np.ndarray] = {}
+    for offset in range(0, total, PREVIOUS_PAGE):
+        got = collection.get(include=["embeddings", "metadatas"], limit=PREVIOUS_PAGE, offset=offset)
+        if not got["ids"]:
+            break
+        page = np.asarray(got["embeddings"], dtype=np.float32)
+        if matrix is None:
+            matrix = np.empty((total, page.shape[1]), dtype=np.float32)
+        matrix[offset : offset + len(page)] = page
+        for i, (node_id, row) in enumerate(zip(got["ids"], got["metadatas"], strict=True)):
+            out[(node_id, row.get("sha"))] = matrix[offset + i]
+    return out

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+SQL_CHUNK = 500  # keys per query, under SQLite's limit on bound parameters
 SCHEMA = "CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vec BLOB, PRIMARY KEY (model, key))"
 
 
@@ -32,15 +33,21 @@ class EmbeddingCache:
     def get_many(self, model: str, texts: list[str]) -> dict[str, np.ndarray]:
         """text -> vector for the texts already embedded by ``model``."""
         keys = {text_key(t): t for t in texts}
-        found: dict[str, np.ndarray] = {}
-        items = list(keys)
-        for start in range(0, len(items), 500):
-            chunk = items[start : start + 500]
+        return {keys[key]: np.frombuffer(blob, dtype=np.float32) for key, blob in self._rows(model, list(keys), "vec")}
+
+    def known(self, model: str, texts: set[str]) -> set[str]:
+        """The texts already embedded by ``model``, without reading their vectors (ingest sizes its progress bar)."""
+        keys = {text_key(t): t for t in texts}
+        return {keys[key] for key, _ in self._rows(model, list(keys), "NULL")}
+
+    def _rows(self, model: str, keys: list[str], column: str):
+        """(key, column) rows for ``keys``, in chunks that stay under SQLite's parameter limit."""
+        for start in range(0, len(keys), SQL_CHUNK):
+            chunk = keys[start : start + SQL_CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT key, vec FROM vectors WHERE model = ? AND key IN ({marks})", [model, *chunk])
-            for key, blob in rows:
-                found[keys[key]] = np.frombuffer(blob, dtype=np.float32)
-        return found
+            yield from self._db.execute(
+                f"SELECT key, {column} FROM vectors WHERE model = ? AND key IN ({marks})", [model, *chunk]
+            )
 
     def put_many(self, model: str, texts: list[str], vectors: np.ndarray) -> None:
         rows = [(model, text_key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vectors, strict=True)]
