@@ -1,9 +1,14 @@
 """The Chroma server path: PINPOINT_CHROMA_URL points ingest and serving at a `chroma run` server.
 
-A real server is started from the venv (``chroma run``, offline) on a free local port for this
-module; ingest writes its collections there instead of into the generation folder, a second
+Ingest writes its collections to the server instead of into the generation folder, a second
 ingest reuses the vectors from the server, pruning deletes old generations' collections, and
 a stopped server gives a clear error that goes away once the server is back.
+
+The server is a real `chroma run` (offline, from the venv). PINPOINT_TEST_CHROMA_URL names one
+that is already running (CI starts one, see .ci/run): every test but the outage test uses it,
+never stopping it. Otherwise this module starts its own on a free local port. The outage test
+always stops and restarts a server of its own. This module's collections carry a prefix of
+their own (PINPOINT_COLLECTION), so a shared server's other collections do not matter.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from conftest import SUBSET_KEYS, copy_corpus, settings_for
 
 CHROMA = Path(sys.executable).parent / "chroma"
 QUESTION = "受害人能否获得免费法律代理？"
+EXTERNAL_URL = "PINPOINT_TEST_CHROMA_URL"
+PREFIX = f"pinpoint-test-{os.getpid()}-{int(time.time())}"  # this module's collections, on any server
 
 
 def _free_port() -> int:
@@ -74,8 +81,21 @@ class ChromaServer:
         return make_client(None, self.url)
 
 
+class ExternalChroma(ChromaServer):
+    """A server someone else runs (PINPOINT_TEST_CHROMA_URL): used, never stopped; its folder is unknown."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.path, self.process = url.rstrip("/"), None, None
+
+    def start(self, timeout: float = 0.0) -> None:
+        raise RuntimeError("an external Chroma server is not this module's to start")
+
+    stop = start
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def own_server(tmp_path_factory):
+    """A `chroma run` of this module, on a free port: the one the outage test may stop."""
     if not CHROMA.exists():
         pytest.skip(f"the `chroma` executable is missing ({CHROMA}); install chromadb in the venv")
     root = tmp_path_factory.mktemp("chroma-server")
@@ -86,19 +106,49 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def served(server, integration, tmp_path_factory):
-    """The subset corpus (report + TIP Protocol) ingested into the server: (corpus_dir, index_dir, report)."""
+def server(request):
+    """The server of PINPOINT_TEST_CHROMA_URL when it names one (CI's), else this module's own."""
+    url = os.environ.get(EXTERNAL_URL, "").strip()
+    if not url:
+        return request.getfixturevalue("own_server")
+    srv = ExternalChroma(url)
+    try:
+        srv.client().heartbeat()
+    except Exception as exc:
+        pytest.fail(f"{EXTERNAL_URL}={url} gives no heartbeat ({type(exc).__name__}: {exc})")
+    return srv
+
+
+def _ingest_subset(srv, cache_dir, root: Path):
+    """The subset corpus (report + TIP Protocol) ingested into ``srv``: (corpus_dir, index_dir, report)."""
     from index.build import ingest
 
-    root = tmp_path_factory.mktemp("served")
     corpus_dir = copy_corpus(root / "corpus", SUBSET_KEYS)
     index_dir = root / "index"
-    report = ingest(_settings(index_dir, corpus_dir, integration, server), progress=False)
+    report = ingest(_settings(index_dir, corpus_dir, cache_dir, srv), progress=False)
     return corpus_dir, index_dir, report
 
 
+@pytest.fixture(scope="module")
+def served(server, integration, tmp_path_factory):
+    return _ingest_subset(server, integration, tmp_path_factory.mktemp("served"))
+
+
+@pytest.fixture(scope="module")
+def own_served(own_server, server, served, integration, tmp_path_factory):
+    """The subset in this module's own server (the same index as ``served`` when that is the one in use)."""
+    if server is own_server:
+        return served
+    return _ingest_subset(own_server, integration, tmp_path_factory.mktemp("own-served"))
+
+
 def _settings(index_dir, corpus_dir, cache_dir, server):
-    return settings_for(index_dir, corpus_dir, cache_dir, PINPOINT_CHROMA_URL=server.url)
+    return settings_for(index_dir, corpus_dir, cache_dir, PINPOINT_CHROMA_URL=server.url, PINPOINT_COLLECTION=PREFIX)
+
+
+def _ours(srv) -> set[str]:
+    """The names of this module's collections on the server."""
+    return {c.name for c in srv.client().list_collections() if c.name.startswith(PREFIX)}
 
 
 def _ingest_again(index_dir, corpus_dir, cache_dir, server):
@@ -119,7 +169,7 @@ def test_ingest_writes_collections_to_the_server_not_the_folder(served, server):
     meta = generations.read_meta(folder)
     assert meta["chroma_url"] == server.url
     assert set(meta["collections"]) == {"use"}
-    on_server = {c.name for c in server.client().list_collections()}
+    on_server = _ours(server)
     for name in meta["collections"].values():
         assert 3 <= len(name) <= 512
         assert name in on_server
@@ -158,17 +208,18 @@ def test_pruned_generations_lose_their_collections_on_the_server(served, integra
     _ingest_again(index_dir, corpus_dir, integration, server)
     folders = sorted(p for p in index_dir.glob("gen-*") if p.is_dir())
     kept = {name for f in folders for name in generations.read_meta(f)["collections"].values()}
-    on_server = {c.name for c in server.client().list_collections()}
+    on_server = _ours(server)
     assert len(folders) == generations.KEEP
     assert kept <= on_server
     assert on_server == kept, f"collections of pruned generations left on the server: {on_server - kept}"
 
 
-def test_stopped_server_gives_a_clear_error_and_restart_recovers(served, integration, server):
+def test_stopped_server_gives_a_clear_error_and_restart_recovers(own_served, integration, own_server):
     from index.hybrid import IndexMissing, LoadedIndex
     from services.engine import Engine
 
-    corpus_dir, index_dir, _ = served
+    server = own_server
+    corpus_dir, index_dir, _ = own_served
     settings = _settings(index_dir, corpus_dir, integration, server)
     server.stop()
     try:
@@ -186,4 +237,5 @@ def test_server_data_stays_in_its_own_folder(served, server):
     """Nothing of the server's store lands in the index folder (it lives under `chroma run --path`)."""
     _, index_dir, _ = served
     assert not list(index_dir.rglob("chroma.sqlite3"))
-    assert server.path.exists() and any(server.path.iterdir())
+    if server.path is not None:  # an external server's folder is its own business
+        assert server.path.exists() and any(server.path.iterdir())
