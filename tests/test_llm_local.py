@@ -78,3 +78,25 @@ def test_gguf_sha256_mismatch_is_refused(session_engine, gguf_settings):
     result = answerer.answer("Who chaired the meeting?")
     assert result["notice"] and "sha256" in result["notice"]
     assert result["answerable"] and result["citations"]
+
+
+def test_openai_backend_against_a_working_local_server(session_engine, gguf_settings):
+    """PINPOINT_BACKEND=openai pointed at a real OpenAI-compatible server (the same llama.cpp
+    server xllamacpp runs, reached only by its URL, as a user's vLLM / Ollama / llama.cpp would be)."""
+    from services.answer import Answerer
+    from services.backends import gguf_base_url
+
+    url = gguf_base_url(gguf_settings)
+    settings = dataclasses.replace(
+        gguf_settings, backend="openai", llm_base_url=url, llm_model="smollm2", llm_api_key="sk-local-test"
+    )
+    answerer = Answerer(session_engine, settings)
+    assert answerer.backend_name == "openai:smollm2" and answerer._llm is not None, answerer._llm_error
+    pieces = list(answerer.stream("Where should victims be housed?"))
+    final = pieces[-1]["final"]
+    assert [p for p in pieces if "delta" in p], "the server streamed nothing"
+    assert final["notice"] is None, final["notice"]  # a working server: no fallback
+    by_ref = session_engine.index.by_ref
+    retrieved = {r["ref"] for r in final["retrieved"]}
+    assert all(c["ref"] in retrieved and c["quote"] == by_ref[c["ref"]].text for c in final["citations"])
+    assert "sk-local-test" not in repr(final)
