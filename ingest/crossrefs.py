@@ -9,6 +9,7 @@ mention inside a treaty means the treaty itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 from ingest.numerals import CN_NUM, cn_number
 from ingest.units import Document
@@ -38,7 +39,9 @@ def resolve_alias(name: str, docs: list[Document]) -> str | None:
     return best[1] if best else None
 
 
-def find_links(text: str, doc: Document, article: str | None, docs: list[Document], existing: set[str]) -> list[str]:
+def find_links(
+    text: str, doc: Document, article: str | None, docs: list[Document], existing: Container[str]
+) -> list[str]:
     """Refs of existing units that ``text`` (a unit of ``doc``) cites."""
     found: list[str] = []
     default_treaty = doc.key if doc.kind == "treaty" else None
@@ -71,7 +74,7 @@ def _ref(doc: str | None, art: str, para: str | None, sub: str | None) -> str | 
     return f"{doc}:{pin}"
 
 
-def _deepest_existing(ref: str, existing: set[str]) -> str | None:
+def _deepest_existing(ref: str, existing: Container[str]) -> str | None:
     """``tip-protocol:3(a)`` written as ``article 3, paragraph a)`` may lack a level: back off."""
     while ref not in existing and "(" in ref:
         ref = ref[: ref.rfind("(")]
