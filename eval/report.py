@@ -30,7 +30,8 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table (also used by the scale benchmark's report)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
@@ -46,7 +47,7 @@ def main_table(summaries: dict[str, dict], k: int) -> str:
             [name, fmt(o.get("hit@1")), fmt(o.get("hit@5")), fmt(o.get("mrr")), fmt(o.get(f"recall@{k}")),
              fmt(s["refusal"]["accuracy"]), fmt(o.get("lenient_hit@5")), fmt(s["latency_ms"].get("p50"), 1)]
         )
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def group_table(summaries: dict[str, dict], group: str, keys: tuple[str, ...], metric: str) -> str:
@@ -54,7 +55,7 @@ def group_table(summaries: dict[str, dict], group: str, keys: tuple[str, ...], m
     first = next(iter(summaries.values()))[group]
     header = ["system"] + [f"{key} (n={first[key]['n']})" for key in keys]
     rows = [[name] + [fmt(s[group][key].get(metric)) for key in keys] for name, s in summaries.items()]
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def refusal_table(summaries: dict[str, dict]) -> str:
@@ -67,12 +68,12 @@ def refusal_table(summaries: dict[str, dict]) -> str:
             [name, fmt(r["accuracy"]), fmt(r["refused_when_unanswerable"]), fmt(r["answered_when_answerable"]),
              fmt(s["refs_in_top_k"], 1), fmt(ms.get("mean"), 1), fmt(ms.get("p50"), 1)]
         )
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def targets_table(checks: list[tuple[str, float | None, float, bool]]) -> str:
     rows = [[name, fmt(value), f">= {target:.2f}", "PASS" if ok else "FAIL"] for name, value, target, ok in checks]
-    return _table(["Pinpoint target", "value", "target", "result"], rows)
+    return table(["Pinpoint target", "value", "target", "result"], rows)
 
 
 def stdout_tables(summaries: dict[str, dict], k: int) -> str:
