@@ -110,20 +110,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv, settings)
     if ROOT in settings.scale_dir.resolve().parents or settings.scale_dir.resolve() == ROOT:
         raise SystemExit(f"refusing to write generated corpora inside the repository ({settings.scale_dir})")
-    host, date = machine(), time.strftime("%Y-%m-%d %H:%M")
+    result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "embedders": EMBEDDERS,
+              "seed": args.seed, "ingest_threads": settings.ingest_threads, "threads": settings.threads, "sizes": []}
     log(f"sizes {args.sizes} under {settings.scale_dir}")
-    sizes = [measure_size(units, args, settings) for units in args.sizes]
-    result = {"date": date, "machine": host, "embedders": EMBEDDERS, "seed": args.seed,
-              "ingest_threads": settings.ingest_threads, "threads": settings.threads,
-              "sizes": sizes, "run_seconds": time.perf_counter() - STARTED}
-    args.out.mkdir(parents=True, exist_ok=True)
-    report = markdown(result)
-    (args.out / "scale.md").write_text(report, encoding="utf-8")
-    (args.out / "scale.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-    chart(args.out / "scale.png", result)
+    for units in args.sizes:
+        result["sizes"].append(measure_size(units, args, settings))
+        report = write(args.out, {**result, "run_seconds": time.perf_counter() - STARTED})  # a late failure keeps these
     print(report)
-    log(f"wrote {args.out / 'scale'}.md, .png and .json")
     return 0
+
+
+def write(out: Path, result: dict[str, Any]) -> str:
+    """scale.md, scale.json and scale.png in ``out``; returns the Markdown."""
+    out.mkdir(parents=True, exist_ok=True)
+    report = markdown(result)
+    (out / "scale.md").write_text(report, encoding="utf-8")
+    (out / "scale.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    chart(out / "scale.png", result)
+    log(f"wrote {out / 'scale'}.md, .png and .json ({len(result['sizes'])} sizes)")
+    return report
 
 
 if __name__ == "__main__":
