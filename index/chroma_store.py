@@ -44,8 +44,13 @@ def make_client(path: Path | None, url: str = "", create: bool = True):
         check_store(path)
     try:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except BaseException as exc:  # Chroma's Rust core panics on some damage: a BaseException, not an Exception
-        if type(exc).__name__ != "PanicException":
+    except BaseException as exc:
+        # Chroma caches a path's system before starting it: forget the one that failed, or every later
+        # client of this path in the process meets it half-built ("no attribute 'bindings'")
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+        if type(exc).__name__ != "PanicException":  # Chroma's Rust core panics on some damage: a BaseException
             raise
         raise StoreDamaged(f"Chroma cannot open {path} ({exc})") from None
 
@@ -67,7 +72,7 @@ def check_store(path: Path) -> None:
     except sqlite3.Error as exc:
         raise StoreDamaged(f"{database} is not a readable database ({exc})") from None
     if verdict != "ok":
-        raise StoreDamaged(f"{database} is corrupt ({verdict})")
+        raise StoreDamaged(f"{database} is corrupt ({' '.join(verdict.split())})")  # one line
 
 
 def collection_name(prefix: str, generation: str, embedder: str) -> str:

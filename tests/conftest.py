@@ -91,6 +91,26 @@ def settings_for(index_dir: Path, corpus_dir: Path, cache_dir: Path, **env: str)
         return settings.get_settings()
 
 
+APP = ROOT / "app.py"
+APP_TIMEOUT = 240
+
+
+def app_command(args: list[str], pinpoint_env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment) of a `python app.py ARGS` process over one test setup (``pinpoint_env``)."""
+    env = {**os.environ, **pinpoint_env, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
+    return [sys.executable, str(APP), *args], env
+
+
+def run_app(args: list[str], pinpoint_env: dict[str, str]):
+    """Run `python app.py ARGS` to completion: the CompletedProcess, stdout and stderr as text."""
+    import subprocess
+
+    command, env = app_command(args, pinpoint_env)
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", timeout=APP_TIMEOUT
+    )
+
+
 def copy_corpus(dest: Path, keys: tuple[str, ...] | None = None) -> Path:
     """Copy the shipped corpus (or only the documents ``keys``, with a manifest listing just them) to ``dest``."""
     import tomllib

@@ -7,33 +7,20 @@ processes are independent, so the module starts them all at once and each test c
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
+from conftest import run_app
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "app.py"
 ASK_KEYS = {"question", "language", "answer", "answerable", "citations", "retrieved"}
 BATCH = [
     {"id": "q1", "question": "Who chaired the meeting?"},
     {"id": "q2", "question": ""},
     {"id": "q3", "question": "受害人能否获得免费法律代理？"},
 ]
-TIMEOUT = 240
-
-
-def run_app(args: list[str], pinpoint_env: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {**os.environ, **pinpoint_env, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run(
-        [sys.executable, str(APP), *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        encoding="utf-8", timeout=TIMEOUT,
-    )
 
 
 @pytest.fixture(scope="module")
