@@ -308,6 +308,15 @@ def test_a_killed_ingests_leftover_is_removed_before_the_next_ingest_writes(subs
     assert current_name(index_dir) == report.generation and not orphan.exists()
 
 
+def test_ingest_into_a_read_only_index_folder_fails_in_one_line(subset_copy, make_env):
+    corpus_dir, index_dir = subset_copy
+    live = current_name(index_dir)
+    with read_only(index_dir):
+        run = run_app(["ingest"], make_env(index_dir, corpus_dir))
+    expect_error_line(run, app.EXIT_CANNOT_WRITE, "error: ingest failed: ", str(index_dir))
+    assert current_name(index_dir) == live and generation_names(index_dir) == {live}
+
+
 # --- 3. the live generation's Chroma store deleted, corrupted or read-only ---------------------------------
 
 
