@@ -54,11 +54,14 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
 
 
 def probe(*args: str) -> dict[str, Any]:
-    """Run one ``eval.scale.probes`` child; its JSON plus its wall time and its own peak RSS."""
+    """Run one ``eval.scale.probes`` child; its JSON plus its wall time, its own peak RSS and the
+    machine's load average over its run (others' work on a shared machine slows every timing)."""
     run = run_child([sys.executable, "-m", "eval.scale.probes", *args], ROOT)
     if run.returncode != 0:
         raise SystemExit(f"probe {args[0]} failed (exit {run.returncode}):\n{run.stderr[-3000:]}")
-    return {**json.loads(run.stdout.strip().splitlines()[-1]), "child_wall_s": run.seconds, "child_rss_mb": run.rss_mb}
+    load = os.getloadavg()[0 if run.seconds < 300 else 1]  # the 1-minute average, or the 5-minute one for long runs
+    return {**json.loads(run.stdout.strip().splitlines()[-1]), "child_wall_s": run.seconds, "child_rss_mb": run.rss_mb,
+            "loadavg": load}
 
 
 def point_at(work: Path, fresh: bool) -> Path:

@@ -35,7 +35,7 @@ def markdown(result: dict[str, Any]) -> str:
         "# Pinpoint at scale",
         "",
         f"{result['date']} · {m['nproc']} CPUs (nproc) · {m['cpu']} · {m['ram_gib']} GiB RAM · no GPU · "
-        f"Python {m['python']} · load avg {m['loadavg_1m']} at start (a shared machine) · embedders "
+        f"Python {m['python']} · load avg {m['loadavg_1m']} at start (a shared machine: see the last row) · embedders "
         f"{result['embedders']} · ingest threads {result['ingest_threads']}, query threads {result['threads']} · "
         f"seed {result['seed']} · run took {result['run_seconds'] / 60:.0f} min",
         "",
@@ -107,6 +107,8 @@ def _rows(sizes: list[dict[str, Any]]) -> list[list[str]]:
         row("`cite` exact (right unit, verbatim source span)", lambda s: f"{s['query']['cite']['exact']}/{s['query']['cite']['n']}"),
         row("refs unique (distinct / units)", lambda s: f"{s['query']['refs_unique']['distinct']:,} / {s['query']['refs_unique']['units']:,}"),
         row("query process peak RSS", lambda s: f"{s['query']['child_rss_mb']:.0f} MB"),
+        row("machine load average during ingest / query / incremental", lambda s: " / ".join(
+            f"{s[step].get('loadavg', float('nan')):.1f}" for step in ("ingest", "query", "incremental"))),
     ]
 
 
