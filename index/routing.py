@@ -16,6 +16,7 @@ from ingest.units import Document
 
 class Router:
     def __init__(self, docs: list[Document]) -> None:
+        self.languages = {doc.key: doc.language for doc in docs}
         terms: dict[str, set[str]] = {}
         for doc in docs:
             for term in (*doc.aliases, doc.short_en, doc.short_zh, *doc.cues):

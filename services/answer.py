@@ -79,7 +79,11 @@ class Answerer:
         failure = self._llm_error if self.settings.backend != "extractive" else None
 
         standalone = conversation.rule_condense(
-            text, history, self._previous_top_label(history, language), self.engine.index.router
+            text,
+            history,
+            self._previously_cited(history),
+            self.engine.index.router,
+            self.engine.index.lexical.lexicon.translate_text,
         )
         if self._llm is not None and failure is None and conversation.user_turns(history):
             try:
@@ -216,19 +220,14 @@ class Answerer:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def _previous_top_label(self, history: list[dict] | None, language: str) -> str:
-        """The label of the first unit the previous answer cites ([ref] or a label), if any."""
+    def _previously_cited(self, history: list[dict] | None) -> list:
+        """The units the previous answer cites ([ref] or a label line), in order of first mention."""
         previous = conversation.last_assistant(history)
-        if not previous:
-            return ""
         by_ref = self.engine.index.by_ref
-        for ref in re.findall(r"\[([a-z][a-z0-9-]*:[^\]\s;,]+)\]", previous):
-            if ref in by_ref:
-                return _label(by_ref[ref], language)
+        found = [by_ref[ref] for ref in re.findall(r"\[([a-z][a-z0-9-]*:[^\]\s;,]+)\]", previous) if ref in by_ref]
         for line in previous.splitlines():
-            for unit in self._label_map.get(line.strip(), []):
-                return _label(unit, language)
-        return ""
+            found.extend(self._label_map.get(line.strip(), [])[:1])
+        return list({unit.ref: unit for unit in found}.values())
 
     def _failure_notice(self, reason: str, language: str) -> str:
         return self._prompt(language, "backend_failed").format(reason=reason)

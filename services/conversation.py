@@ -3,8 +3,9 @@
 "Which country is she from?" after "Who chaired the meeting?" must search for the chair.
 Two ways, one contract (history in, one standalone question out):
 - rule-based (no model): when the latest question is short or anaphoric (she/he/it/they/this/
-  that/它/她/他/其/该/这 ...), the salient terms of the previous user turn(s) and the label of the
-  previous answer's top unit are put in front of it;
+  that/它/她/他/其/该/这 ...), the salient terms of the previous user turn(s) are put in front of
+  it (or, when those have none, the label of the previous answer's first cited unit); a follow-up
+  that turns to another document also carries the terms of the unit the previous answer quoted;
 - with a model: llama-index's condense step (the one CondensePlusContextChatEngine runs) over a
   ChatMemoryBuffer of the history, with ``prompts/<lang>/condense.txt``; when the model fails or
   returns nothing usable, the rule-based question is used.
@@ -16,9 +17,11 @@ nothing here keeps state between calls.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from index.text_norm import EN_STOP, HAS_CJK, language_of, to_simplified, zh_words
+from ingest.units import Unit
 
 EN_ANAPHORA = frozenset(
     "she he it they them this that these those her his its their there theirs hers him such same".split()
@@ -34,6 +37,7 @@ ZH_QUESTION_WORDS = frozenset("什么 哪些 哪个 哪 谁 是否 如何 怎么
 SHORT_EN_WORDS = 5
 SHORT_ZH_CHARS = 8
 MAX_PREVIOUS_TURNS = 2
+MAX_CARRIED_TERMS = 30  # salient terms carried over from a quoted unit into a cross-document follow-up
 
 
 @lru_cache(maxsize=1)
@@ -90,13 +94,27 @@ def salient_terms(text: str) -> str:
     return " ".join(out)
 
 
-def rule_condense(question: str, history: list[dict] | None, top_label: str = "", router=None) -> str:
-    """The standalone question without a model (see the module docstring). ``router`` (the index's
-    Router) lets a follow-up that names another document shed the previous turns' document names.
+def rule_condense(
+    question: str,
+    history: list[dict] | None,
+    cited: Sequence[Unit] = (),
+    router=None,
+    translate: Callable[[str], str] | None = None,
+) -> str:
+    """The standalone question without a model (see the module docstring).
 
-    The previous answer's top label is used only when the earlier user turns have no salient
-    terms: added to them, it pulls retrieval towards that unit's neighbours (multi-turn hit@5
-    fell from 14/20 to 11/20 on eval/sets/multiturn.jsonl when it was always added).
+    ``cited``: the units the previous answer cited, in order. ``router`` (the index's Router)
+    lets a follow-up that names another document shed the previous turns' document names.
+    ``translate`` (the index lexicon's) puts carried-over text into the target document's language.
+
+    The label of the previous answer's first unit is used only when the earlier user turns have
+    no salient terms: added to them, it pulls retrieval towards that unit's neighbours (multi-turn
+    hit@5 fell from 14/20 to 11/20 on eval/sets/multiturn.jsonl when it was always added). When
+    the follow-up turns to a document the previous answer did not quote ("And what does the
+    Protocol say on that?"), "that" is what the answer quoted: the salient terms of its most
+    specific unit are carried over, in the target document's language, so that the report's
+    收容所或其他适当住处 finds the Protocol's "appropriate housing" (untranslated, the report's
+    own paragraph came first again).
     """
     previous = user_turns(history)[-MAX_PREVIOUS_TURNS:]
     if not previous or not needs_context(question):
@@ -105,7 +123,14 @@ def rule_condense(question: str, history: list[dict] | None, top_label: str = ""
     if target:
         previous = [router.without_names(p, target) for p in previous]
     terms = " ".join(t for t in (salient_terms(p) for p in previous) if t)
-    lead = terms or top_label
+    if target and cited and not {unit.doc for unit in cited} & target:
+        focus = max(cited, key=lambda unit: unit.ref.count("("))
+        text = focus.text
+        if translate is not None and focus.lang not in {router.languages.get(doc) for doc in target}:
+            text = translate(text)
+        carried = salient_terms(text).split()[:MAX_CARRIED_TERMS]
+        terms = " ".join([terms, *carried]).strip()
+    lead = terms or (cited[0].label(language_of(question)) if cited else "")
     return f"{lead} {question}".strip() if lead else question
 
 
