@@ -141,6 +141,14 @@ class Settings:
     port: int = field(default_factory=lambda: _env_int("PINPOINT_PORT", 7860))
     ui_lang: str = field(default_factory=lambda: _env("PINPOINT_UI_LANG", "auto"))
     auth: str = field(default_factory=lambda: _env("PINPOINT_AUTH", ""), repr=False)
+    # Serving under load (ui/app.py): how many answering requests (chat turns and /ask together) and how
+    # many of each other event run at once; the rest wait in gradio's queue. Two, one per core, each with
+    # one model thread (PINPOINT_THREADS). Measured with 20 users (`python -m eval.load`,
+    # eval/reports/load-compare.md): 1 made /ask about 30% slower at p50, 4 made /cite twice as slow and
+    # /ask no faster beyond the noise. max_threads caps gradio's worker threads (its own default, 40: the
+    # queue limits keep far fewer busy).
+    concurrency: int = field(default_factory=lambda: _env_int("PINPOINT_CONCURRENCY", 2))
+    max_threads: int = field(default_factory=lambda: _env_int("PINPOINT_MAX_THREADS", 40))
 
     @property
     def primary_treaty(self) -> str:

@@ -17,7 +17,7 @@ import gradio as gr
 from services.answer import Answerer
 from services.cite import UnknownReference, unit_record
 from services.engine import QuestionError
-from settings import ROOT, Settings
+from settings import ROOT, Settings, get_settings
 from ui import render
 from ui.binding import BindingRefused, check_binding
 from ui.browse import Browser
@@ -28,6 +28,8 @@ log = logging.getLogger("pinpoint.ui")
 __all__ = ["BindingRefused", "build_app", "check_binding", "launch", "serve"]
 
 STREAM_EVERY = 0.1  # seconds between two streamed updates of the answer
+ANSWER_GROUP = "answer"  # the concurrency group of every event that runs the answerer
+WARMUP_QUESTION = "Where should victims be housed?"  # asked once before serving: the models load then
 
 EVAL_REPORT = ROOT / "eval" / "reports" / "retrieval-questions.md"
 EVAL_IMAGE_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -402,8 +404,14 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
         # --- wiring ---
         chat_out = [chatbot, question, history, last_result, selected, citations, sources]
         private = {"api_visibility": "private"}
-        send.click(chat_turn, [question, history, lang], chat_out, **private)
-        question.submit(chat_turn, [question, history, lang], chat_out, **private)
+        # A chat turn reads and writes the session's own history (gr.State): /chat is callable by
+        # gradio_client (each Client is one session) but not listed. Chat turns and /ask share one
+        # concurrency group: together they never run more than PINPOINT_CONCURRENCY at once.
+        send.click(
+            chat_turn, [question, history, lang], chat_out, api_name="chat", api_visibility="undocumented",
+            concurrency_id=ANSWER_GROUP,
+        )
+        question.submit(chat_turn, [question, history, lang], chat_out, concurrency_id=ANSWER_GROUP, **private)
         new_chat.click(new_conversation, [lang], chat_out, **private)
         chatbot.clear(new_conversation, [lang], chat_out, **private)  # the trash icon clears the history too
         src_go.click(
@@ -448,18 +456,26 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
             except QuestionError as exc:
                 raise gr.Error(str(exc)) from exc
 
-        gr.api(api_ask, api_name="ask")
+        gr.api(api_ask, api_name="ask", concurrency_id=ANSWER_GROUP)
         gr.api(api_cite, api_name="cite")
 
     return demo
 
 
-def launch(demo: gr.Blocks, host: str, port: int, credentials: tuple[str, str] | None, **kwargs):
-    """Start the server (blocking unless prevent_thread_lock=True is passed)."""
-    return demo.queue(default_concurrency_limit=2).launch(
+def launch(
+    demo: gr.Blocks, host: str, port: int, credentials: tuple[str, str] | None, settings: Settings | None = None,
+    **kwargs,
+):
+    """Start the server (blocking unless prevent_thread_lock=True is passed).
+
+    Each event runs at most ``settings.concurrency`` requests at once (the answering events together,
+    see ANSWER_GROUP); ``settings.max_threads`` caps gradio's worker threads.
+    """
+    settings = settings or get_settings()
+    return demo.queue(default_concurrency_limit=settings.concurrency).launch(
         server_name=host, server_port=port, auth=credentials, auth_message="Pinpoint",
         css=CSS, js=PAGE_JS, theme=gr.themes.Soft(), footer_links=["api"], show_error=True,
-        allowed_paths=[str(EVAL_REPORT.parent)], **kwargs,
+        allowed_paths=[str(EVAL_REPORT.parent)], max_threads=settings.max_threads, **kwargs,
     )
 
 
@@ -471,7 +487,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     from services.engine import Engine
 
     engine = Engine(settings)
+    engine.ask(WARMUP_QUESTION)  # the embedders load lazily: here, not inside the first users' requests
     demo = build_app(engine, settings)
     print(f"Pinpoint UI on http://{host}:{port}/", flush=True)
-    return launch(demo, host, port, credentials, **kwargs)
+    return launch(demo, host, port, credentials, settings, **kwargs)
 
