@@ -88,8 +88,8 @@ def test_chinese_question_cites_8j_and_shows_it_in_sources(browser, url):
         copied = page.evaluate("window.ppLastCopied")
         assert "(j) 确保受害人能够获得法律代理服务，包括免费法律代理；" in copied and "\\" not in copied and "&" not in copied
         shoot(page, "chat-zh.png")
-        # clicking another pinpoint shows that unit in the sources panel
-        other = page.locator("#pp-citations .pp-cite").nth(1)
+        # clicking another pinpoint (one of the other retrieved units) shows that unit in the sources panel
+        other = page.locator("#pp-sources .pp-retrieved [data-ref]").first
         other_ref = other.get_attribute("data-ref")
         other.click()
         page.wait_for_selector(f'#pp-sources .pp-card.pp-selected[data-unit="{other_ref}"]')
