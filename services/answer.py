@@ -93,7 +93,7 @@ class Answerer:
             except BackendError as exc:
                 failure = str(exc)
 
-        base = self.engine.ask(standalone)
+        base = self.engine.ask(standalone, scope_text=text)
         notices = [n for n in (cut_notice, base.get("notice")) if n]
         result = {
             "question": echo(question),

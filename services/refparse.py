@@ -157,6 +157,33 @@ def parse_reference(
     return ParsedRef(default.key if default and _kind_of(default) == kind else None, pinpoint, kind)
 
 
+def mentioned_reference(
+    question: str, docs: list[Document], named: set[str], default_report: str = "report", default_treaty: str = "tip-protocol"
+) -> ParsedRef | None:
+    """The provision a *question* names ("What does article 6, paragraph 3 of the Protocol require?",
+    "议定书第6条第3款规定了什么？"), or None.
+
+    Unlike ``parse_reference`` the rest of the text may be anything, so only explicit forms count
+    (an article or paragraph word, 第…条 / 第…段): a bare "7(c)" or "3" inside a sentence is too
+    often something else. ``named`` are the documents the question names (the index router): one
+    of the pinpoint's style decides it; none, the default; several, no document.
+    """
+    if not isinstance(question, str) or not question.strip():
+        return None
+    text = _prepare(question[: MAX_QUERY_CHARS * 5])
+    found = _find_pinpoint(text)
+    if found is None or found.kind is None:
+        return None
+    pinpoint = PREAMBLE if found.head == PREAMBLE else _pinpoint(found.head, list(found.parts))
+    if pinpoint is None:
+        return None
+    candidates = [d for d in docs if d.key in named and _kind_of(d) == found.kind]
+    if len(candidates) > 1:
+        return ParsedRef(None, pinpoint, found.kind)
+    default = default_report if found.kind == PARAGRAPH else default_treaty
+    return ParsedRef(candidates[0].key if candidates else default, pinpoint, found.kind)
+
+
 def _kind_of(doc: Document) -> str:
     return PARAGRAPH if doc.kind == "report" else ARTICLE
 

@@ -151,6 +151,14 @@ def test_follow_up_on_another_document_carries_what_the_answer_quoted(answerer, 
     assert top(result)[0].startswith("tip-protocol:"), top(result)
 
 
+def test_follow_up_is_checked_for_scope_as_the_user_wrote_it(answerer):
+    """The condensed question drops stop words ("Trafficking Persons Protocol"): the scope check must
+    read the user's own words, or it declines a question about a document the corpus has."""
+    result = two_turns(answerer, "What does article 7 of the Trafficking in Persons Protocol say?", "What does its paragraph 2 say?")
+    assert result["answerable"] and result["citations"], result["notice"]
+    assert result["notice"] is None
+
+
 def test_answerer_keeps_no_conversation_state(answerer):
     a = [{"role": "user", "content": "Who chaired the meeting?"}]
     b = [{"role": "user", "content": "How does the Protocol define a child?"}]

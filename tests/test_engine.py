@@ -81,6 +81,28 @@ def test_unanswerable_below_threshold_cites_nothing_but_still_lists_retrieved(se
     assert result["answer"] != normal["answer"]  # the not-found lead, not the extractive one
 
 
+@pytest.mark.parametrize(
+    ("question", "ref"),
+    [
+        ("What does paragraph 2 of article 6 of the Protocol require?", "tip-protocol:6(2)"),
+        ("议定书第6条第3款规定了什么？", "tip-protocol:6(3)"),
+        ("第8段(j)项说了什么？", "report:8(j)"),
+        ("What does article 2 of the Smuggling of Migrants Protocol say?", "som-protocol:2"),
+        ("公約第十八條第十八款怎麼說？", "untoc:18(18)"),
+    ],
+)
+def test_a_provision_named_in_the_question_comes_first_and_is_quoted_alone(session_engine, question, ref):
+    result = session_engine.ask(question)
+    assert result["retrieved"][0]["ref"] == ref
+    assert [c["ref"] for c in result["citations"]] == [ref]
+
+
+def test_a_named_provision_that_does_not_exist_changes_nothing(session_engine):
+    question = "What does article 45 of the Protocol say about victims?"
+    plain = session_engine.retriever.search(question)
+    assert [r["ref"] for r in session_engine.ask(question)["retrieved"]] == [h.ref for h in plain]
+
+
 def test_quoted_refs_keep_the_best_and_those_within_the_margin():
     settings = dataclasses.replace(get_settings(), quote_margin=0.1, quote_max=3)
     ranked = [{"ref": r, "score": s} for r, s in [("a", 1.0), ("b", 0.95), ("c", 0.85), ("d", 0.84)]]
