@@ -14,7 +14,6 @@ their own (PINPOINT_COLLECTION), so a shared server's other collections do not m
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,16 +22,12 @@ from pathlib import Path
 import pytest
 from conftest import SUBSET_KEYS, copy_corpus, settings_for
 
+from eval.timing import free_port, stop_process
+
 CHROMA = Path(sys.executable).parent / "chroma"
 QUESTION = "受害人能否获得免费法律代理？"
 EXTERNAL_URL = "PINPOINT_TEST_CHROMA_URL"
 PREFIX = f"pinpoint-test-{os.getpid()}-{int(time.time())}"  # this module's collections, on any server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ChromaServer:
@@ -66,14 +61,8 @@ class ChromaServer:
                 time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_process(self.process)
 
     def client(self):
         from index.chroma_store import make_client
@@ -99,7 +88,7 @@ def own_server(tmp_path_factory):
     if not CHROMA.exists():
         pytest.skip(f"the `chroma` executable is missing ({CHROMA}); install chromadb in the venv")
     root = tmp_path_factory.mktemp("chroma-server")
-    srv = ChromaServer(root / "data", _free_port(), root / "server.log")
+    srv = ChromaServer(root / "data", free_port(), root / "server.log")
     srv.start()
     yield srv
     srv.stop()
