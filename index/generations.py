@@ -16,8 +16,8 @@ import fcntl
 import json
 import os
 import shutil
-import time
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 CURRENT = "CURRENT"
@@ -54,8 +54,14 @@ def read_meta(folder: Path) -> dict:
 
 
 def new_generation(index_dir: Path) -> Path:
+    """A new, empty generation folder; names sort in creation order (``prune`` relies on it).
+
+    Microseconds in the name: two ingests in one second of one process (a failed one and its
+    retry) must not share a folder name, or Chroma, which caches a client per path, serves the
+    second from the first's deleted store ("attempt to write a readonly database").
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("gen-%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    name = datetime.now().strftime("gen-%Y%m%d-%H%M%S-%f") + f"-{os.getpid()}"
     folder = index_dir / name
     folder.mkdir()
     return folder

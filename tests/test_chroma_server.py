@@ -141,11 +141,8 @@ def _ours(srv) -> set[str]:
 
 
 def _ingest_again(index_dir, corpus_dir, cache_dir, server):
-    """Ingest once more, in a later second than the last generation (names are per second and pid)."""
     from index.build import ingest
 
-    while (index_dir / (time.strftime("gen-%Y%m%d-%H%M%S") + f"-{os.getpid()}")).exists():
-        time.sleep(0.1)
     return ingest(_settings(index_dir, corpus_dir, cache_dir, server), progress=False)
 
 
