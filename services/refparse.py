@@ -29,6 +29,7 @@ are not a document name ("victims in paragraph 3").
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from index.text_norm import normalize
@@ -291,7 +292,9 @@ def _symbol_match(text: str, docs: list[Document]) -> str | None:
     """A UN document symbol ("A/RES/55/25, annex II") names its document; longest symbol first."""
     for doc in sorted(docs, key=lambda d: len(d.symbol), reverse=True):
         symbol = normalize(doc.symbol)
-        if symbol and re.search(rf"(?<![0-9a-z]){re.escape(symbol)}(?![0-9a-z])", text):
+        # The substring test first: a corpus of hundreds of documents would otherwise compile a pattern
+        # for each one on every query (Python caches 512), 70 ms a `cite` at 525 documents.
+        if symbol and symbol in text and re.search(rf"(?<![0-9a-z]){re.escape(symbol)}(?![0-9a-z])", text):
             return doc.key
     return None
 
@@ -299,7 +302,7 @@ def _symbol_match(text: str, docs: list[Document]) -> str | None:
 # ---------------------------------------------------------------- resolving
 
 
-def resolve(parsed: ParsedRef, existing: set[str]) -> str | None:
+def resolve(parsed: ParsedRef, existing: Collection[str]) -> str | None:
     """The existing ref it names; tolerant: '3(1)(a)' for an article without numbered paragraphs falls back to '3(a)'.
 
     The tolerance exists because people cite a one-paragraph article as
@@ -315,7 +318,7 @@ def resolve(parsed: ParsedRef, existing: set[str]) -> str | None:
     return hits.pop() if len(hits) == 1 else None
 
 
-def _lookup(doc: str, pinpoint: str, existing: set[str]) -> str | None:
+def _lookup(doc: str, pinpoint: str, existing: Collection[str]) -> str | None:
     ref = f"{doc}:{pinpoint}"
     if ref in existing:
         return ref
