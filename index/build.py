@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
@@ -32,8 +33,8 @@ from ingest.parse import parse_document
 from ingest.units import Document, Unit
 from settings import Settings
 
-# Windows per Chroma add: each slice's vectors are found, stored and dropped before the next slice, so an
-# ingest holds one slice of vectors in memory, not the corpus's (100k windows as Python lists: ~2 GB).
+# Windows per Chroma add: each slice's nodes and vectors are made, stored and dropped before the next slice,
+# so an ingest holds one slice of them, not the corpus's (100k windows: ~2 GB of vectors, 450 MB of nodes).
 STORE_BATCH = 1000
 PREVIOUS_PAGE = 5000  # windows read per page from the previous generation's store
 
@@ -129,51 +130,75 @@ def _lexical_text(unit: Unit) -> str:
 def _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild) -> tuple[int, int, int]:
     """Add one embedder's window vectors for all units; returns (embedded, reused, computed) window counts.
 
-    Slice by slice (STORE_BATCH windows): vectors from the previous generation, else the
-    embedding cache, else the model; the slice goes into Chroma and its vectors are dropped.
+    Slice by slice (STORE_BATCH windows): the slice's nodes are built, take their vectors from
+    the previous generation, else the embedding cache, else the model, and go into Chroma;
+    then the slice is dropped, so memory holds the window texts but one slice of nodes.
     """
     store = open_store(client, store_name, create=True)
     cached = _previous_vectors(settings, name, previous)
-    nodes = window_nodes(units, names, settings.embed_window_tokens)
-    keys = [(node.id_, node.metadata["sha"]) for node in nodes]  # sha of the embedded text itself
-    todo = [node for node, key in zip(nodes, keys, strict=True) if key not in cached]
-    source = _VectorSource(settings, name, [n.text for n in todo], progress, use_cache=not rebuild)
+    windows = window_texts(units, names, settings.embed_window_tokens)
+    todo = [w.text for w in windows if w.key not in cached]
+    source = _VectorSource(settings, name, todo, progress, use_cache=not rebuild)
     try:
-        for start in range(0, len(nodes), STORE_BATCH):
-            chunk = nodes[start : start + STORE_BATCH]
-            for node, key in zip(chunk, keys[start : start + STORE_BATCH], strict=True):
-                if key in cached:
-                    node.embedding = cached[key].tolist()
+        for start in range(0, len(windows), STORE_BATCH):
+            chunk = window_nodes(windows, start, start + STORE_BATCH)
+            for node, window in zip(chunk, windows[start : start + STORE_BATCH], strict=True):
+                if window.key in cached:
+                    node.embedding = cached[window.key].tolist()
             source.fill([node for node in chunk if node.embedding is None])
             store.add(chunk)
-            for node in chunk:
-                node.embedding = None
     finally:
         source.close()
-    return len(todo), len(nodes) - len(todo), source.computed
+    return len(todo), len(windows) - len(todo), source.computed
 
 
-def window_nodes(units: list[Unit], names: dict[str, str], max_tokens: int) -> list[TextNode]:
-    """One llama-index TextNode per embedding window, carrying its unit's ref and the
-    document's structure: PARENT/CHILD between units, PREVIOUS/NEXT in reading order."""
+class Window(NamedTuple):
+    """One embedding window of a unit: what is embedded, and the key its vector is reused by."""
+
+    unit: Unit
+    number: int
+    text: str
+    sha: str  # of the embedded text itself
+
+    @property
+    def id(self) -> str:
+        return window_id(self.unit.ref, self.number)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.id, self.sha
+
+
+def window_texts(units: list[Unit], names: dict[str, str], max_tokens: int) -> list[Window]:
+    """Every unit's embedding windows, in reading order."""
     own = own_texts(units)
+    return [
+        Window(unit, i, text, text_key(text))
+        for unit in units
+        for i, text in enumerate(embedding_texts(unit, own[unit.ref] or unit.heading or unit.ref, names[unit.doc], max_tokens))
+    ]
+
+
+def window_nodes(windows: list[Window], start: int, stop: int) -> list[TextNode]:
+    """llama-index TextNodes for ``windows[start:stop]``, carrying the unit's ref and the document's
+    structure: PARENT/CHILD between units, PREVIOUS/NEXT in reading order. Neighbours are found by
+    position in ``windows``, so a slice needs no node outside it (100k nodes held at once were 450 MB)."""
     nodes: list[TextNode] = []
-    for unit in units:
-        texts = embedding_texts(unit, own[unit.ref] or unit.heading or unit.ref, names[unit.doc], max_tokens)
-        for i, text in enumerate(texts):
-            node = TextNode(
-                id_=window_id(unit.ref, i), text=text,
-                metadata={"ref": unit.ref, "doc": unit.doc, "lang": unit.lang, "sha": text_key(text), "window": i},
-            )
-            if unit.parent:
-                node.relationships[NodeRelationship.PARENT] = RelatedNodeInfo(node_id=window_id(unit.parent, 0))
-            if unit.children:
-                node.relationships[NodeRelationship.CHILD] = [RelatedNodeInfo(node_id=window_id(c, 0)) for c in unit.children]
-            previous = nodes[-1] if nodes and nodes[-1].metadata["doc"] == unit.doc else None
-            if previous is not None:
-                node.relationships[NodeRelationship.PREVIOUS] = RelatedNodeInfo(node_id=previous.id_)
-                previous.relationships[NodeRelationship.NEXT] = RelatedNodeInfo(node_id=node.id_)
-            nodes.append(node)
+    for k in range(start, min(stop, len(windows))):
+        unit, number, text, sha = windows[k]
+        node = TextNode(
+            id_=windows[k].id, text=text,
+            metadata={"ref": unit.ref, "doc": unit.doc, "lang": unit.lang, "sha": sha, "window": number},
+        )
+        if unit.parent:
+            node.relationships[NodeRelationship.PARENT] = RelatedNodeInfo(node_id=window_id(unit.parent, 0))
+        if unit.children:
+            node.relationships[NodeRelationship.CHILD] = [RelatedNodeInfo(node_id=window_id(c, 0)) for c in unit.children]
+        if k > 0 and windows[k - 1].unit.doc == unit.doc:
+            node.relationships[NodeRelationship.PREVIOUS] = RelatedNodeInfo(node_id=windows[k - 1].id)
+        if k + 1 < len(windows) and windows[k + 1].unit.doc == unit.doc:
+            node.relationships[NodeRelationship.NEXT] = RelatedNodeInfo(node_id=windows[k + 1].id)
+        nodes.append(node)
     return nodes
 
 

@@ -44,18 +44,18 @@ def ingest_probe() -> dict[str, Any]:
 def floor_probe(sample: int) -> dict[str, Any]:
     """What the embedder alone costs on the ingest's own window texts: tokens/s over an even sample.
 
-    The windows are made exactly as ingest makes them (``index.build.window_nodes``); the
+    The windows are made exactly as ingest makes them (``index.build.window_texts``); the
     sample is embedded in ingest's batch size and thread count, so the ratio of this rate to
     the ingest's is the share of ingest time that is the model's.
     """
-    from index.build import parse_corpus, window_nodes
+    from index.build import parse_corpus, window_texts
     from index.embeddings import make_embedder
     from ingest.parse import count_tokens
 
     settings = get_settings()
     docs, units = parse_corpus(settings)
     names = {doc.key: doc.short_en for doc in docs}
-    texts = list(dict.fromkeys(n.text for n in window_nodes(units, names, settings.embed_window_tokens)))
+    texts = list(dict.fromkeys(w.text for w in window_texts(units, names, settings.embed_window_tokens)))
     tokens = [count_tokens(t, settings.tokenizer_encoding) for t in texts]
     step = max(1, len(texts) // sample)
     picked = texts[::step][:sample]
