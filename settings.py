@@ -108,6 +108,11 @@ class Settings:
     parent_factor: float = field(default_factory=lambda: _env_float("PINPOINT_PARENT_FACTOR", 0.97))
     # Below this fused score of the best unit, `ask` says the documents do not answer.
     answer_threshold: float = field(default_factory=lambda: _env_float("PINPOINT_ANSWER_THRESHOLD", 0.0))
+    # The extractive answer quotes the best unit and those within this fused-score margin of it, at
+    # most quote_max: measured on the evaluation set, a 0.1 margin cites 0.69 correct (precision) and
+    # finds 0.79 of the gold refs (recall), against 0.48 / 0.84 for always quoting the top 3.
+    quote_max: int = field(default_factory=lambda: _env_int("PINPOINT_QUOTE_MAX", 3))
+    quote_margin: float = field(default_factory=lambda: _env_float("PINPOINT_QUOTE_MARGIN", 0.1))
     max_question_chars: int = field(default_factory=lambda: _env_int("PINPOINT_MAX_QUESTION_CHARS", 2000))
     tokenizer_encoding: str = field(default_factory=lambda: _env("PINPOINT_TOKEN_ENCODING", "cl100k_base"))
     # --- answering (services/answer.py, services/backends.py) ---------------------------------------
@@ -119,11 +124,6 @@ class Settings:
     llm_model: str = field(default_factory=lambda: _env("PINPOINT_LLM_MODEL", ""))
     # The key is never logged or shown: repr=False keeps it out of every printed Settings.
     llm_api_key: str = field(default_factory=lambda: _env("PINPOINT_LLM_API_KEY", ""), repr=False)
-    # The extractive answer quotes the best unit and those within this fused-score margin of it, at
-    # most quote_max: measured on the evaluation set, a 0.1 margin cites 0.69 correct (precision) and
-    # finds 0.79 of the gold refs (recall), against 0.48 / 0.84 for always quoting the top 3.
-    quote_max: int = field(default_factory=lambda: _env_int("PINPOINT_QUOTE_MAX", 3))
-    quote_margin: float = field(default_factory=lambda: _env_float("PINPOINT_QUOTE_MARGIN", 0.1))
     gguf_path: str = field(default_factory=lambda: _env("PINPOINT_GGUF_PATH", ""))
     # Optional sha256 pin of the GGUF file; a file that does not match is refused.
     gguf_sha256: str = field(default_factory=lambda: _env("PINPOINT_GGUF_SHA256", "").strip().lower())
