@@ -150,6 +150,7 @@ def chart(path: Path, result: dict[str, Any]) -> None:
         ax.grid(alpha=0.3)
         ax.legend()
     axes[0][1].axhline(TARGET_P50_MS, color="red", linestyle="--", linewidth=1, label="p50 target")
+    axes[0][1].set_ylim(0, max(TARGET_P50_MS * 1.1, axes[0][1].get_ylim()[1]))  # the target stays in view
     axes[0][1].legend()
     fig.suptitle(f"Pinpoint at scale ({result['embedders']}, {result['machine']['nproc']} CPU cores, no GPU)")
     fig.tight_layout()
