@@ -96,6 +96,7 @@ def _rows(sizes: list[dict[str, Any]]) -> list[list[str]]:
             f"**{s['incremental']['wall']:.0f} s**, {s['incremental']['computed']} embedded, "
             f"{s['incremental']['reused']:,} reused")),
         row("incremental steps (s)", lambda s: steps({"ingest": s["incremental"]})),
+        row("incremental add peak RSS", lambda s: f"{s['incremental']['child_rss_mb']:.0f} MB"),
         row("index load (query process)", lambda s: f"{s['query']['index_load_s']:.1f} s"),
         row("**query p50 / p95** (`HybridRetriever.search`, warm)", lambda s: (
             f"**{s['query']['search_ms']['p50']:.0f}** / {s['query']['search_ms']['p95']:.0f} ms "
