@@ -31,7 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from eval.timing import ChildRun, ingest_twice, rss_mb, run_child, summarize, time_ms
+from eval.timing import ChildRun, ProgressLog, ingest_twice, rss_mb, run_child, summarize, time_ms
 from settings import ROOT, apply_offline_defaults, get_settings
 
 QUESTIONS = ROOT / "eval" / "sets" / "questions.jsonl"
@@ -42,12 +42,7 @@ COLD_CITE = "7(c)"
 WARMUP = ("Where should victims be housed?", "贩运人口的定义是什么？", "article 6 assistance to victims")
 CITE_REFS = 40
 QUICK_QUESTIONS = 20
-STARTED = time.perf_counter()
-
-
-def log(message: str) -> None:
-    """Progress on stderr, so stdout carries only the report."""
-    print(f"[bench {time.perf_counter() - STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
+log = ProgressLog("bench")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -339,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         "index_mb": sizes,
         "cold": cold,
         "warm": warm_result,
-        "run_seconds": time.perf_counter() - STARTED,
+        "run_seconds": log.elapsed(),
     }
     report = render(result)
     print(report)

@@ -34,18 +34,14 @@ from typing import Any
 
 from eval.bench import machine
 from eval.questions import load_set
-from eval.timing import ServedApp, serve_app, summarize
+from eval.timing import ProgressLog, ServedApp, serve_app, summarize
 from settings import ROOT, apply_offline_defaults, get_settings
 
 QUESTIONS = ROOT / "eval" / "sets" / "questions.jsonl"
 REPORTS = ROOT / "eval" / "reports"
 ENDPOINTS = ("/ask", "/cite")
 START_TIMEOUT = 300.0
-STARTED = time.perf_counter()
-
-
-def log(message: str) -> None:
-    print(f"[load {time.perf_counter() - STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
+log = ProgressLog("load")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

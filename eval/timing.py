@@ -35,6 +35,21 @@ class ChildRun:
     stderr: str
 
 
+class ProgressLog:
+    """Progress lines of a long script on stderr (its stdout carries the report), stamped with the
+    seconds since the script started; ``elapsed()`` is the run's wall time so far."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def __call__(self, message: str) -> None:
+        print(f"[{self.name} {self.elapsed():7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
 def summarize(samples_ms: list[float]) -> dict[str, float]:
     """p50, p95 and mean of latencies in ms; p95 interpolates, so it is meaningful for n >= 2."""
     if not samples_ms:

@@ -23,7 +23,7 @@ from typing import Any
 from eval.bench import index_sizes, machine
 from eval.scale.generate import add_paragraph, generate
 from eval.scale.report import chart, markdown
-from eval.timing import run_child
+from eval.timing import ProgressLog, run_child
 from settings import ROOT, Settings, apply_offline_defaults, get_settings
 
 REPORTS = ROOT / "eval" / "reports"
@@ -31,11 +31,7 @@ EMBEDDERS = "use"  # the fast embedder: e5 would multiply ingest time by about f
 QUESTIONS = 50
 CITE_REFS = 200
 FLOOR_SAMPLE = 2000  # windows the embedder alone is timed on
-STARTED = time.perf_counter()
-
-
-def log(message: str) -> None:
-    print(f"[scale {time.perf_counter() - STARTED:7.1f} s] {message}", file=sys.stderr, flush=True)
+log = ProgressLog("scale")
 
 
 def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
@@ -118,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"sizes {args.sizes} under {settings.scale_dir}")
     for units in args.sizes:
         result["sizes"].append(measure_size(units, args, settings))
-        report = write(args.out, {**result, "run_seconds": time.perf_counter() - STARTED})  # a late failure keeps these
+        report = write(args.out, {**result, "run_seconds": log.elapsed()})  # a late failure keeps these
     print(report)
     return 0
 
