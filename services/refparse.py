@@ -109,6 +109,11 @@ class _Found:
     parts: tuple[str, ...]
     kind: str | None  # None: decided by the document or by the shape ("7(c)" vs "6(3)")
 
+    @property
+    def pinpoint(self) -> str | None:
+        """The canonical pinpoint it names, or None when its items are not one."""
+        return PREAMBLE if self.head == PREAMBLE else _pinpoint(self.head, list(self.parts))
+
 
 # ---------------------------------------------------------------- parsing
 
@@ -138,9 +143,7 @@ def parse_reference(
         pin = _pinpoint(raw["pin"].split("(", 1)[0], PART_TEXT.findall(raw["pin"]))
         return ParsedRef(doc.key, pin, _kind_of(doc)) if pin else None
     found = _find_pinpoint(text)
-    if found is None:
-        return None
-    pinpoint = PREAMBLE if found.head == PREAMBLE else _pinpoint(found.head, list(found.parts))
+    pinpoint = found.pinpoint if found is not None else None
     if pinpoint is None:
         return None
     named = _named_document(text[: found.start] + " " + text[found.end :], docs)
@@ -173,9 +176,7 @@ def mentioned_reference(
         return None
     text = _prepare(question[: MAX_QUERY_CHARS * 5])
     found = _find_pinpoint(text)
-    if found is None or found.kind is None:
-        return None
-    pinpoint = PREAMBLE if found.head == PREAMBLE else _pinpoint(found.head, list(found.parts))
+    pinpoint = found.pinpoint if found is not None and found.kind is not None else None
     if pinpoint is None:
         return None
     candidates = [d for d in docs if d.key in named and _kind_of(d) == found.kind]
