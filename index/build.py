@@ -134,7 +134,7 @@ def _embed_units(settings, name, units, names, client, store_name, previous, pro
     the previous generation, else the embedding cache, else the model, and go into Chroma;
     then the slice is dropped, so memory holds the window texts but one slice of nodes.
     """
-    store = open_store(client, store_name, create=True)
+    store = open_store(client, store_name, create=True, ef_search=settings.hnsw_ef_search)
     cached = _previous_vectors(settings, name, previous)
     windows = window_texts(units, names, settings.embed_window_tokens)
     todo = [w.text for w in windows if w.key not in cached]

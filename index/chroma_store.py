@@ -81,12 +81,16 @@ def collection_name(prefix: str, generation: str, embedder: str) -> str:
     return (name + "-col")[:512] if len(name) < 3 else name[:512]
 
 
-def open_store(client, name: str, create: bool = False) -> ChromaVectorStore:
-    """The llama-index vector store over collection ``name`` (cosine distance)."""
+def open_store(client, name: str, create: bool = False, ef_search: int = 0) -> ChromaVectorStore:
+    """The llama-index vector store over collection ``name`` (cosine distance).
+
+    A new collection gets HNSW's ``ef_search`` from settings: at Chroma's default the same
+    question scored differently from one process to the next (47 of 229 questions), because the
+    graph's approximate search depends on its load order; a wider search is exact here and stable.
+    """
     if create:
-        collection = client.get_or_create_collection(
-            name=name, embedding_function=None, metadata={"hnsw:space": "cosine"}
-        )
+        metadata = {"hnsw:space": "cosine", **({"hnsw:search_ef": ef_search} if ef_search else {})}
+        collection = client.get_or_create_collection(name=name, embedding_function=None, metadata=metadata)
     else:
         collection = client.get_collection(name=name, embedding_function=None)
     return ChromaVectorStore(chroma_collection=collection)

@@ -9,6 +9,7 @@ lexical side by whether the unit is in the question's language.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,8 +50,12 @@ class LoadedIndex:
     lexical: LexicalIndex
     dense: dict[str, tuple[object, object]] = field(default_factory=dict)  # name -> (embedder, store)
     docs: list[Document] = field(default_factory=list)
+    query_threads: int = 2
 
     def __post_init__(self) -> None:
+        # One pool per process, shared by every request: it bounds how many encodes run at once,
+        # so concurrent requests queue for the cores instead of fighting over them.
+        self.encoders = ThreadPoolExecutor(max_workers=max(1, self.query_threads), thread_name_prefix="encode")
         self.router = Router(self.docs)
         self.doc_by_key = {d.key: d for d in self.docs}
         self.by_ref = {u.ref: u for u in self.units}
@@ -85,7 +90,7 @@ class LoadedIndex:
         if not dense:
             raise IndexMissing(f"the index in {folder} has none of the embedders {settings.embedders}; run ingest")
         docs = [Document(**{**d, "aliases": tuple(d["aliases"]), "cues": tuple(d["cues"])}) for d in meta["docs"]]
-        return cls(folder, units, lexical, dense, docs)
+        return cls(folder, units, lexical, dense, docs, settings.query_threads)
 
 
 class HybridRetriever(BaseRetriever):
@@ -139,24 +144,25 @@ class HybridRetriever(BaseRetriever):
         score it, so a cross-language unit is judged by the language-neutral
         model alone.
         """
-        raw: dict[str, float] = {}
-        parts: dict[str, list[float]] = {}
         translated = ""
         if self.settings.same_language_embedders:
             translated = self.index.lexical.lexicon.translate_text(query)
-        for name, (embedder, store) in self.index.dense.items():
+        runs = []  # (embedder name, text, Chroma filter)
+        for name in self.index.dense:
             scoped = name in self.settings.same_language_embedders
-            runs = [(query, {"lang": qlang} if scoped else None)]
+            runs.append((name, query, {"lang": qlang} if scoped else None))
             if scoped and translated:
-                runs.append((translated, {"lang": {"$ne": qlang}}))
-            vectors = embedder.encode([text for text, _ in runs], True)  # one batch: cheaper than two calls
-            for (_, where), vector in zip(runs, vectors, strict=True):
-                run = self._nearest(store, vector.tolist(), n * 2, where)
-                self._propagate_up(run)
-                run = dict(sorted(run.items(), key=lambda kv: -kv[1])[:n])
-                for ref, value in _minmax(run).items():
-                    parts.setdefault(ref, []).append(value)
-                    raw[ref] = max(raw.get(ref, -1.0), run[ref])
+                runs.append((name, translated, {"lang": {"$ne": qlang}}))
+        # Each encode runs single-threaded on its own core: e5 on the question and on its translation
+        # side by side take one e5 encode's time instead of two (the models release the GIL).
+        futures = [self.index.encoders.submit(self._run, name, text, n, where) for name, text, where in runs]
+        raw: dict[str, float] = {}
+        parts: dict[str, list[float]] = {}
+        for future in futures:
+            run = future.result()
+            for ref, value in _minmax(run).items():
+                parts.setdefault(ref, []).append(value)
+                raw[ref] = max(raw.get(ref, -1.0), run[ref])
         count = len(self.index.dense)
         same_only = count - (0 if translated else sum(1 for m in self.index.dense if m in self.settings.same_language_embedders))
         norm = {
@@ -164,6 +170,14 @@ class HybridRetriever(BaseRetriever):
             for ref, v in parts.items()
         }
         return raw, norm
+
+    def _run(self, name: str, text: str, n: int, where: dict | None) -> dict[str, float]:
+        """One dense run: encode ``text`` with embedder ``name`` and keep its ``n`` best units."""
+        embedder, store = self.index.dense[name]
+        vector = embedder.encode([text], True)[0]
+        run = self._nearest(store, vector.tolist(), n * 2, where)
+        self._propagate_up(run)
+        return dict(sorted(run.items(), key=lambda kv: -kv[1])[:n])
 
     @staticmethod
     def _nearest(store, vector: list[float], k: int, where: dict | None) -> dict[str, float]:

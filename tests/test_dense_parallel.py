@@ -1,0 +1,108 @@
+"""The dense runs of one question run side by side, and rank exactly as when run one after another.
+
+A question is encoded by USE, and by e5 twice (on itself, for units in its language, and on its
+word-by-word translation, for the others). Those encodes run in a pool of ``PINPOINT_QUERY_THREADS``
+threads shared by all requests. The fixture corpus is the two small test excerpts (an English
+report, a Chinese treaty), ingested with both real models, so every question crosses languages.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from conftest import settings_for
+
+from index import generations
+from index.chroma_store import make_client
+from index.hybrid import HybridRetriever, LoadedIndex
+
+MANIFEST = """
+[[document]]
+key = "report-en"
+symbol = "CTOC/COP/WG.4/2017/4"
+kind = "report"
+language = "en"
+file = "report_en_excerpt.txt"
+title_en = "Report on the meeting of the Working Group on Trafficking in Persons (test excerpt)"
+title_zh = "贩运人口问题工作组会议报告（测试节选）"
+short_en = "CTOC/COP/WG.4/2017/4"
+short_zh = "CTOC/COP/WG.4/2017/4"
+aliases = ["the report"]
+
+[[document]]
+key = "tip-zh"
+symbol = "A/RES/55/25, annex II"
+kind = "treaty"
+language = "zh"
+file = "treaty_zh_excerpt.txt"
+title_en = "Trafficking in Persons Protocol (test excerpt)"
+title_zh = "贩运人口议定书（测试节选）"
+short_en = "Trafficking in Persons Protocol"
+short_zh = "贩运人口议定书"
+aliases = ["Trafficking in Persons Protocol", "贩运人口议定书"]
+"""
+
+QUESTIONS = [
+    "What did the Working Group recommend about employment and training for victims?",
+    "缔约国应当为被害人提供哪些协助和保护？",
+    "which decision established the working group",
+    "贩运人口的定义",
+]
+
+
+@pytest.fixture(scope="module")
+def two_model_index(tmp_path_factory, fixtures_dir, integration):
+    """The two fixture excerpts ingested with USE and e5: (index_dir, corpus_dir)."""
+    from index.build import ingest
+
+    root = tmp_path_factory.mktemp("two-models")
+    corpus_dir = root / "corpus"
+    corpus_dir.mkdir()
+    for name in ("report_en_excerpt.txt", "treaty_zh_excerpt.txt"):
+        shutil.copy(fixtures_dir / name, corpus_dir / name)
+    (corpus_dir / "documents.toml").write_text(MANIFEST, encoding="utf-8")
+    index_dir = root / "index"
+    ingest(settings_for(index_dir, corpus_dir, integration, PINPOINT_EMBEDDERS="use,e5"), progress=False)
+    return index_dir, corpus_dir
+
+
+def _retriever(two_model_index, integration, threads: int) -> HybridRetriever:
+    index_dir, corpus_dir = two_model_index
+    settings = settings_for(
+        index_dir, corpus_dir, integration, PINPOINT_EMBEDDERS="use,e5", PINPOINT_QUERY_THREADS=str(threads)
+    )
+    return HybridRetriever(LoadedIndex.load(settings), settings)
+
+
+def test_parallel_dense_runs_rank_exactly_as_sequential_ones(two_model_index, integration, monkeypatch):
+    sequential = _retriever(two_model_index, integration, 1)
+    parallel = _retriever(two_model_index, integration, 2)
+    assert set(parallel.index.dense) == {"use", "e5"}
+    runs: list[tuple[str, str]] = []
+    record = HybridRetriever._run
+
+    def spy(self, name, text, n, where):
+        runs.append((name, threading.current_thread().name))
+        return record(self, name, text, n, where)
+
+    monkeypatch.setattr(HybridRetriever, "_run", spy)
+    for question in QUESTIONS:
+        expected = [(h.ref, h.score, h.dense, h.lexical) for h in sequential.search(question)]
+        runs.clear()
+        got = [(h.ref, h.score, h.dense, h.lexical) for h in parallel.search(question)]
+        assert got == expected, question
+        # USE once, e5 on the question and on its translation: three runs, over both pool threads
+        assert sorted(name for name, _ in runs) == ["e5", "e5", "use"], question
+    assert len({thread for _, thread in runs}) == 2
+
+
+def test_new_collections_search_wide_enough_to_be_exact(two_model_index, integration):
+    """ef_search from settings is persisted with each collection (Chroma's default is 10)."""
+    index_dir, corpus_dir = two_model_index
+    settings = settings_for(index_dir, corpus_dir, integration)
+    folder = generations.current_generation(index_dir)
+    client = make_client(folder / "chroma")
+    for name in generations.read_meta(folder)["collections"].values():
+        assert client.get_collection(name).configuration["hnsw"]["ef_search"] == settings.hnsw_ef_search == 400
