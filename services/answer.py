@@ -84,6 +84,7 @@ class Answerer:
             self._previously_cited(history),
             self.engine.index.router,
             self.engine.index.lexical.lexicon.translate_text,
+            self.engine.index.by_ref,
         )
         if self._llm is not None and failure is None and conversation.user_turns(history):
             try:

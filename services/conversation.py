@@ -17,11 +17,12 @@ nothing here keeps state between calls.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 from index.text_norm import EN_STOP, HAS_CJK, language_of, to_simplified, zh_words
 from ingest.units import Unit
+from services.refparse import relative_reference
 
 EN_ANAPHORA = frozenset(
     "she he it they them this that these those her his its their there theirs hers him such same".split()
@@ -100,12 +101,16 @@ def rule_condense(
     cited: Sequence[Unit] = (),
     router=None,
     translate: Callable[[str], str] | None = None,
+    units: Mapping[str, Unit] | None = None,
 ) -> str:
     """The standalone question without a model (see the module docstring).
 
     ``cited``: the units the previous answer cited, in order. ``router`` (the index's Router)
     lets a follow-up that names another document shed the previous turns' document names.
     ``translate`` (the index lexicon's) puts carried-over text into the target document's language.
+    ``units`` (the index's units by ref) resolves a reference relative to the unit the previous
+    answer cited first ("its paragraph 2", "(d)?"): its label leads the standalone question, where
+    the engine reads it as a named provision.
 
     The label of the previous answer's first unit is used only when the earlier user turns have
     no salient terms: added to them, it pulls retrieval towards that unit's neighbours (multi-turn
@@ -120,6 +125,10 @@ def rule_condense(
     if not previous or not needs_context(question):
         return question
     target = router.route(question) if router is not None else set()
+    if cited and units is not None and (not target or cited[0].doc in target):
+        relative = relative_reference(question, cited[0].ref, units)
+        if relative is not None:
+            return f"{units[relative].label(language_of(question))} {question}"
     if target:
         previous = [router.without_names(p, target) for p in previous]
     terms = " ".join(t for t in (salient_terms(p) for p in previous) if t)

@@ -81,6 +81,11 @@ EN_PARAGRAPH = re.compile(
 # "7(c)", "6 (3) (d)", "untoc 2(a)": not part of a symbol like WG.4/2017/4
 BARE = re.compile(rf"(?<![\w./:-])(?P<num>{_NUM})(?P<chain>{_CHAIN})(?![\w/:-]|\.\w)")
 
+# A follow-up's reference relative to the provision just discussed: "its paragraph 2", "第2款", "(d)项",
+# "subparagraph (b)", "what about (d)?"
+RELATIVE_PARAGRAPH = re.compile(rf"(?:{_PARA_WORD}\s*(?P<en>{_NUM})|(?<![0-9])第\s*(?P<zh>{_NUM})\s*款)(?P<items>{_ZH_ITEM}*)")
+RELATIVE_ITEM = re.compile(rf"(?P<items>{_ZH_ITEM}+)")
+
 PART_TEXT = re.compile(r"\(\s*([0-9a-z]{1,6})\s*\)")
 VALID_ITEM = re.compile(r"[a-z]|([a-z])\1|[ivxlc]{1,6}")
 ZH_NUMERAL = re.compile(rf"第\s*({CN_NUM})\s*(?=[条款段项目])")
@@ -184,6 +189,31 @@ def mentioned_reference(
         return ParsedRef(None, pinpoint, found.kind)
     default = default_report if found.kind == PARAGRAPH else default_treaty
     return ParsedRef(candidates[0].key if candidates else default, pinpoint, found.kind)
+
+
+def relative_reference(question: str, anchor: str, existing: Collection[str]) -> str | None:
+    """The provision a follow-up names relative to ``anchor``, the ref just discussed, or None.
+
+    After article 7, "What does its paragraph 2 say?" / "它的第2款呢？" means 7(2); after 7(c),
+    "And (d)?" means 7(d), and after 6(3), "(d)" means 6(3)(d): a paragraph number is read within
+    the anchor's article, items as the anchor's own sub-items first, then as its siblings, then
+    upwards. Only what exists counts. A follow-up that names an article or a report paragraph of
+    its own ("article 8", "第8段") is not relative.
+    """
+    text = _prepare(question[: MAX_QUERY_CHARS * 5])
+    if any(p.search(text) for p in (EN_ARTICLE, ZH_ARTICLE, ZH_PARAGRAPH, PREAMBLE_RE)):
+        return None
+    doc, _, pinpoint = anchor.partition(":")
+    head, parts = split_pinpoint(pinpoint)
+    m = RELATIVE_PARAGRAPH.search(text)
+    if m:
+        candidates = [_pinpoint(head, [m["en"] or m["zh"], *_parts(m["items"])])]
+    elif m := RELATIVE_ITEM.search(text):
+        items = _parts(m["items"])
+        candidates = [_pinpoint(head, [*parts[:keep], *items]) for keep in range(len(parts), -1, -1)]
+    else:
+        return None
+    return next((f"{doc}:{c}" for c in candidates if c and f"{doc}:{c}" in existing), None)
 
 
 def _kind_of(doc: Document) -> str:

@@ -159,6 +159,20 @@ def test_follow_up_is_checked_for_scope_as_the_user_wrote_it(answerer):
     assert result["notice"] is None
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ("What does article 7 of the Trafficking in Persons Protocol say?", "What does its paragraph 2 say?", "tip-protocol:7(2)"),
+        ("《贩运人口议定书》第6条第3款规定了什么？", "那(d)项呢？", "tip-protocol:6(3)(d)"),
+        ("What does paragraph 7 (c) of the report recommend?", "And (d)?", "report:7(d)"),
+    ],
+)
+def test_follow_up_reference_is_read_relative_to_the_provision_just_cited(answerer, first, second, expected):
+    """"its paragraph 2" after article 7 is 7(2), not article 7 again, and is quoted alone."""
+    result = two_turns(answerer, first, second)
+    assert [c["ref"] for c in result["citations"]] == [expected], result["standalone_question"]
+
+
 def test_answerer_keeps_no_conversation_state(answerer):
     a = [{"role": "user", "content": "Who chaired the meeting?"}]
     b = [{"role": "user", "content": "How does the Protocol define a child?"}]

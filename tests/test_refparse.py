@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import settings
 from ingest.labels import label_en, label_zh
 from ingest.manifest import load_manifest
-from services.refparse import ParsedRef, nearest, parse_reference, resolve
+from services.refparse import ParsedRef, nearest, parse_reference, relative_reference, resolve
 
 DOCS = load_manifest(settings.get_settings().corpus_dir)
 DOC_BY_KEY = {d.key: d for d in DOCS}
@@ -269,3 +269,31 @@ def test_rendered_labels_round_trip(case):
     for label in (label_en(doc, pinpoint), label_zh(doc, pinpoint)):
         assert parse_reference(label, DOCS) == ParsedRef(doc.key, pinpoint, kind), label
     assert parse_reference(f"{doc.key}:{pinpoint}", DOCS) == ParsedRef(doc.key, pinpoint, kind)
+
+
+# --- references relative to the provision just discussed (follow-ups) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("anchor", "follow_up", "expected"),
+    [
+        ("tip-protocol:7", "What does its paragraph 2 say?", "tip-protocol:7(2)"),
+        ("tip-protocol:7", "它的第2款怎么说？", "tip-protocol:7(2)"),
+        ("tip-protocol:7", "那第二款呢？", "tip-protocol:7(2)"),
+        ("tip-protocol:6(2)", "and paragraph 3 (d)?", "tip-protocol:6(3)(d)"),
+        ("tip-protocol:6(3)", "What about (d)?", "tip-protocol:6(3)(d)"),  # a sub-item of the anchor
+        ("tip-protocol:6(3)(c)", "And subparagraph (d)?", "tip-protocol:6(3)(d)"),  # a sibling
+        ("report:7(c)", "那(d)项呢？", "report:7(d)"),
+        ("report:7", "and (j)?", "report:7(j)"),
+        # not relative: an article or report paragraph of its own, or nothing that exists
+        ("tip-protocol:7", "What does article 8 say?", None),
+        ("tip-protocol:7", "第8条第2款呢？", None),
+        ("report:7(c)", "第8段(j)项呢？", None),
+        ("report:7(c)", "What about paragraph 2?", None),  # the report has no 7(2): paragraph 2 is absolute
+        ("tip-protocol:7", "and paragraph 9?", None),
+        ("tip-protocol:7", "What about victims of forced labour?", None),
+        ("tip-protocol:preamble", "and (a)?", None),
+    ],
+)
+def test_relative_reference_reads_a_follow_up_within_the_anchor(existing, anchor, follow_up, expected):
+    assert relative_reference(follow_up, anchor, set(existing)) == expected
