@@ -145,7 +145,7 @@ class HybridRetriever(BaseRetriever):
         model alone.
         """
         translated = ""
-        if self.settings.same_language_embedders:
+        if any(name in self.settings.same_language_embedders for name in self.index.dense):
             translated = self.index.lexical.lexicon.translate_text(query)
         runs = []  # (embedder name, text, Chroma filter)
         for name in self.index.dense:

@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     if ROOT in settings.scale_dir.resolve().parents or settings.scale_dir.resolve() == ROOT:
         raise SystemExit(f"refusing to write generated corpora inside the repository ({settings.scale_dir})")
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "embedders": EMBEDDERS,
-              "seed": args.seed, "ingest_threads": settings.ingest_threads, "threads": settings.threads, "sizes": []}
+              "seed": args.seed, "ingest_threads": settings.ingest_threads, "threads": settings.threads,
+              "query_threads": settings.query_threads, "sizes": []}
     log(f"sizes {args.sizes} under {settings.scale_dir}")
     for units in args.sizes:
         result["sizes"].append(measure_size(units, args, settings))
