@@ -16,6 +16,7 @@ import gzip
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -40,9 +41,16 @@ class Lexicon:
     # teach them too, or its query tokens differ from the index tokens.
     user_words: list[str] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self._longest_zh = max((len(k) for k in self.words_zh2en), default=0)
-        self._longest_en = max((k.count(" ") + 1 for k in self.words_en2zh), default=0)
+    # Longest keys of the word tables, for the greedy matching of translate_text. Computed on first
+    # use, not at construction: build_lexicon fills the tables after creating the object (computed
+    # in __post_init__, a just-built lexicon rendered every text as "" until saved and loaded again).
+    @cached_property
+    def _longest_zh(self) -> int:
+        return max((len(k) for k in self.words_zh2en), default=0)
+
+    @cached_property
+    def _longest_en(self) -> int:
+        return max((k.count(" ") + 1 for k in self.words_en2zh), default=0)
 
     def translate_text(self, text: str) -> str:
         """A rough word-by-word rendering in the other language, for a same-language embedder.

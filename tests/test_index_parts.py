@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from index.embed_cache import EmbeddingCache
-from index.lexicon import build_lexicon, read_glossary
+from index.lexicon import Lexicon, build_lexicon, read_glossary
 from index.routing import Router
 from index.text_norm import language_of, normalize, stem, tokenize
 from index.windows import own_texts, windows
@@ -40,6 +40,17 @@ def test_lexicon_translates_both_ways_into_index_vocabulary(lexicon):
     assert "口译" in lexicon.translate("interpreters")  # glossary phrases match on stems
     assert all(t in set(tokenize("shelter housing victim interpret employment education 收容所 口译 受害人 就业 教育 免费 法律 代理"))
                for t in lexicon.translate("where are trafficking victims housed, 受害人住在哪里"))
+
+
+def test_a_just_built_lexicon_translates_text_as_one_loaded_from_disk(lexicon, tmp_path):
+    """translate_text (the e5 run's word-by-word rendering) must work on the object build_lexicon
+    returns, not only after a save and load: it once returned "" until the lexicon was reloaded."""
+    path = tmp_path / "lexicon.json"
+    lexicon.save(path)
+    loaded = Lexicon.load(path)
+    for text in ("shelters for victims and free legal representation", "受害人的就业和教育"):
+        assert lexicon.translate_text(text), text
+        assert lexicon.translate_text(text) == loaded.translate_text(text)
 
 
 def test_router_prefers_the_longer_name(manifest_docs):
