@@ -19,7 +19,11 @@ Three steps, three functions:
   tolerance ("3(1)(a)" for an article without numbered paragraphs is "3(a)").
 * ``nearest`` suggests existing refs when the named one does not exist.
 
-Rejected on purpose (they return ``None``): several references in one query
+Two readers serve questions rather than ``cite``: ``mentioned_reference`` (the
+provision a question names among other words) and ``relative_reference`` (a
+follow-up's "its paragraph 2" / "(d)项" read within the provision just cited).
+
+Rejected on purpose by ``parse_reference`` (it returns ``None``): several references in one query
 ("articles 6 and 7", "paras. 7 and 8"), a paragraph of a treaty without its
 article ("第3款"), malformed items ("art. 6 (bis)", "6(3)(4)"), numbers of four
 or more digits (years, symbols), and any reference-shaped text with words that
