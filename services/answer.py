@@ -78,15 +78,13 @@ class Answerer:
         deadline = Deadline.after(self.settings.llm_timeout)
         failure = self._llm_error if self.settings.backend != "extractive" else None
 
-        standalone = conversation.rule_condense(
-            text,
-            history,
-            self._previously_cited(history),
-            self.engine.index.router,
-            self.engine.index.lexical.lexicon.translate_text,
-            self.engine.index.by_ref,
+        cited = self._previously_cited(history)
+        index = self.engine.index
+        relative = conversation.relative_condense(text, cited, index.by_ref, index.router)
+        standalone = relative or conversation.rule_condense(
+            text, history, cited, index.router, index.lexical.lexicon.translate_text
         )
-        if self._llm is not None and failure is None and conversation.user_turns(history):
+        if relative is None and self._llm is not None and failure is None and conversation.user_turns(history):
             try:
                 condensed = self._llm_condense(text, history, language, deadline)
                 if conversation.usable_condensed(condensed, text):

@@ -9,6 +9,8 @@ Two ways, one contract (history in, one standalone question out):
 - with a model: llama-index's condense step (the one CondensePlusContextChatEngine runs) over a
   ChatMemoryBuffer of the history, with ``prompts/<lang>/condense.txt``; when the model fails or
   returns nothing usable, the rule-based question is used.
+Before either, a reference relative to the provision the previous answer cited ("its paragraph 2",
+"那(d)项呢？") is resolved exactly (``relative_condense``); neither rule nor model is then needed.
 
 History is passed in with every call ([{"role": "user"|"assistant", "content": str}, ...]);
 nothing here keeps state between calls.
@@ -101,16 +103,12 @@ def rule_condense(
     cited: Sequence[Unit] = (),
     router=None,
     translate: Callable[[str], str] | None = None,
-    units: Mapping[str, Unit] | None = None,
 ) -> str:
     """The standalone question without a model (see the module docstring).
 
     ``cited``: the units the previous answer cited, in order. ``router`` (the index's Router)
     lets a follow-up that names another document shed the previous turns' document names.
     ``translate`` (the index lexicon's) puts carried-over text into the target document's language.
-    ``units`` (the index's units by ref) resolves a reference relative to the unit the previous
-    answer cited first ("its paragraph 2", "(d)?"): its label leads the standalone question, where
-    the engine reads it as a named provision.
 
     The label of the previous answer's first unit is used only when the earlier user turns have
     no salient terms: added to them, it pulls retrieval towards that unit's neighbours (multi-turn
@@ -125,10 +123,6 @@ def rule_condense(
     if not previous or not needs_context(question):
         return question
     target = router.route(question) if router is not None else set()
-    if cited and units is not None and (not target or cited[0].doc in target):
-        relative = relative_reference(question, cited[0].ref, units)
-        if relative is not None:
-            return f"{units[relative].label(language_of(question))} {question}"
     if target:
         previous = [router.without_names(p, target) for p in previous]
     terms = " ".join(t for t in (salient_terms(p) for p in previous) if t)
@@ -141,6 +135,23 @@ def rule_condense(
         terms = " ".join([terms, *carried]).strip()
     lead = terms or (cited[0].label(language_of(question)) if cited else "")
     return f"{lead} {question}".strip() if lead else question
+
+
+def relative_condense(question: str, cited: Sequence[Unit], units: Mapping[str, Unit], router=None) -> str | None:
+    """The follow-up led by the label of the provision it names relative to the previous answer's
+    first citation ("its paragraph 2" after article 7: "…, art. 7, para. 2 What does its paragraph 2
+    say?"), where the engine reads it as a named provision; None when it names none.
+
+    Exact and deterministic, so it goes before any condensing, by rule or by a model. Not when the
+    follow-up names another document than the one cited.
+    """
+    if not cited or not needs_context(question):
+        return None
+    target = router.route(question) if router is not None else set()
+    if target and cited[0].doc not in target:
+        return None
+    ref = relative_reference(question, cited[0].ref, units)
+    return f"{units[ref].label(language_of(question))} {question}" if ref else None
 
 
 def history_messages(history: list[dict] | None):

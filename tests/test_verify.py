@@ -159,3 +159,21 @@ def test_answerer_reply_without_valid_citation_becomes_not_found(scripted, sessi
     assert "castles" not in final["answer"]
     zh = scripted("受害人住在城堡里。").answer("受害人应当安置在哪里？")
     assert zh["answer"].startswith(template(session_settings.prompts_dir, "zh", "not_found").format())
+
+
+def test_a_relative_follow_up_is_resolved_before_the_model_condenses(scripted, session_engine):
+    """"its paragraph 2" after article 7 is 7(2) whatever a model would make of it: the model is asked
+    once, to answer over the retrieved units with 7(2) first, never to condense the follow-up."""
+    first = "What does article 7 of the Trafficking in Persons Protocol say?"
+    one = scripted("Article 7 concerns the status of victims [tip-protocol:7].").answer(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": one["answer"]}]
+    prompts: list[str] = []
+
+    def reply(prompt: str) -> str:
+        prompts.append(prompt)
+        return "Paragraph 2 concerns humanitarian and compassionate factors [tip-protocol:7(2)]."
+
+    result = scripted(reply).answer("What does its paragraph 2 say?", history)
+    assert result["retrieved"][0]["ref"] == "tip-protocol:7(2)"
+    assert len(prompts) == 1 and "tip-protocol:7(2)" in prompts[0], "the model was asked to condense"
+    assert [c["ref"] for c in result["citations"]] == ["tip-protocol:7(2)"] and not result["notice"]
