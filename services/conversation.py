@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from index.text_norm import EN_STOP, HAS_CJK, language_of, to_simplified, zh_words
 from ingest.units import Unit
-from services.refparse import relative_reference
+from services.refparse import NEIGHBOUR, relative_reference
 
 EN_ANAPHORA = frozenset(
     "she he it they them this that these those her his its their there theirs hers him such same".split()
@@ -73,6 +73,8 @@ def last_assistant(history: list[dict] | None) -> str:
 def needs_context(question: str) -> bool:
     """Short, elliptical or anaphoric: the question leans on an earlier turn."""
     q = question.strip().lower()
+    if NEIGHBOUR.search(to_simplified(q)):  # "the next paragraph", "下一项": always the one before
+        return True
     if language_of(q) == "zh":
         q = to_simplified(q)
         core = re.sub(r"[\s\W]", "", q)

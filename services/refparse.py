@@ -89,6 +89,14 @@ BARE = re.compile(rf"(?<![\w./:-])(?P<num>{_NUM})(?P<chain>{_CHAIN})(?![\w/:-]|\
 # "subparagraph (b)", "what about (d)?"
 RELATIVE_PARAGRAPH = re.compile(rf"(?:{_PARA_WORD}\s*(?P<en>{_NUM})|(?<![0-9])第\s*(?P<zh>{_NUM})\s*款)(?P<items>{_ZH_ITEM}*)")
 RELATIVE_ITEM = re.compile(rf"(?P<items>{_ZH_ITEM}+)")
+# "the next paragraph", "the previous one", "下一段", "上一款", "前款", "下一项"
+NEIGHBOUR = re.compile(
+    r"\b(?P<dir>next|following|previous|preceding)\s+(?P<unit>sub-?paragraph|paragraph|article|item|point|one)\b"
+    r"|(?P<zdir>[下上前后])\s*一?\s*(?P<zunit>[段款项条目])(?!\s*(?:时间|时期|日子))"  # not 前段时间, "lately"
+)
+NEIGHBOUR_FORWARD = frozenset(["next", "following", "下", "后"])
+NEIGHBOUR_LEVEL = {"article": "head", "条": "head", "paragraph": "paragraph", "段": "paragraph", "款": "paragraph"}
+ROMAN_NUMERALS = "- i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx".split()
 
 PART_TEXT = re.compile(r"\(\s*([0-9a-z]{1,6})\s*\)")
 VALID_ITEM = re.compile(r"[a-z]|([a-z])\1|[ivxlc]{1,6}")
@@ -201,7 +209,8 @@ def relative_reference(question: str, anchor: str, existing: Collection[str]) ->
     After article 7, "What does its paragraph 2 say?" / "它的第2款呢？" means 7(2); after 7(c),
     "And (d)?" means 7(d), and after 6(3), "(d)" means 6(3)(d): a paragraph number is read within
     the anchor's article, items as the anchor's own sub-items first, then as its siblings, then
-    upwards. Only what exists counts. A follow-up that names an article or a report paragraph of
+    upwards. "The next paragraph" / "下一项" / "前款" step from the anchor at that level (the
+    deepest for an item). Only what exists counts. A follow-up that names an article or a report paragraph of
     its own ("article 8", "第8段") is not relative.
     """
     text = _prepare(question[: MAX_QUERY_CHARS * 5])
@@ -209,8 +218,9 @@ def relative_reference(question: str, anchor: str, existing: Collection[str]) ->
         return None
     doc, _, pinpoint = anchor.partition(":")
     head, parts = split_pinpoint(pinpoint)
-    m = RELATIVE_PARAGRAPH.search(text)
-    if m:
+    if m := NEIGHBOUR.search(text):
+        candidates = _neighbours(head, parts, m)
+    elif m := RELATIVE_PARAGRAPH.search(text):
         candidates = [_pinpoint(head, [m["en"] or m["zh"], *_parts(m["items"])])]
     elif m := RELATIVE_ITEM.search(text):
         items = _parts(m["items"])
@@ -218,6 +228,35 @@ def relative_reference(question: str, anchor: str, existing: Collection[str]) ->
     else:
         return None
     return next((f"{doc}:{c}" for c in candidates if c and f"{doc}:{c}" in existing), None)
+
+
+def _neighbours(head: str, parts: list[str], m: re.Match) -> list[str | None]:
+    """Pinpoints one step from ``head(parts)`` at the level the words name, in both readings of
+    an item like "i" (a letter, or a roman numeral)."""
+    step = 1 if (m["dir"] or m["zdir"]) in NEIGHBOUR_FORWARD else -1
+    level = NEIGHBOUR_LEVEL.get(m["unit"] or m["zunit"], "item")
+    numbered = bool(parts) and parts[0].isdigit()
+    if level == "head" or (level == "paragraph" and not numbered):
+        if m["zunit"] == "款":  # a treaty paragraph, and this article has no numbered ones
+            return []
+        depth = 0
+    else:
+        depth = 1 if level == "paragraph" else len(parts)
+    if depth == 0:
+        return [_pinpoint(str(int(head) + step), [])] if head.isdigit() and int(head) + step > 0 else []
+    return [_pinpoint(head, [*parts[: depth - 1], item]) for item in _step(parts[depth - 1], step)]
+
+
+def _step(part: str, step: int) -> list[str]:
+    """The item ``step`` places on: "3" -> "4", "c" -> "d", "ii" -> "iii"; "i" reads both ways."""
+    if part.isdigit():
+        return [str(int(part) + step)] if int(part) + step > 0 else []
+    out = []
+    if all(c in ROMAN for c in part) and 0 < _roman(part) + step < len(ROMAN_NUMERALS):
+        out.append(ROMAN_NUMERALS[_roman(part) + step])
+    if len(part) == 1 and "a" <= chr(ord(part) + step) <= "z":
+        out.append(chr(ord(part) + step))
+    return out
 
 
 def _kind_of(doc: Document) -> str:

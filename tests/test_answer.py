@@ -165,6 +165,8 @@ def test_follow_up_is_checked_for_scope_as_the_user_wrote_it(answerer):
         ("What does article 7 of the Trafficking in Persons Protocol say?", "What does its paragraph 2 say?", "tip-protocol:7(2)"),
         ("《贩运人口议定书》第6条第3款规定了什么？", "那(d)项呢？", "tip-protocol:6(3)(d)"),
         ("What does paragraph 7 (c) of the report recommend?", "And (d)?", "report:7(d)"),
+        ("What does paragraph 7 (c) of the report recommend?", "What does the next one say?", "report:7(d)"),
+        ("《贩运人口议定书》第6条第3款规定了什么？", "下一款呢？", "tip-protocol:6(4)"),
     ],
 )
 def test_follow_up_reference_is_read_relative_to_the_provision_just_cited(answerer, first, second, expected):

@@ -285,6 +285,19 @@ def test_rendered_labels_round_trip(case):
         ("tip-protocol:6(3)(c)", "And subparagraph (d)?", "tip-protocol:6(3)(d)"),  # a sibling
         ("report:7(c)", "那(d)项呢？", "report:7(d)"),
         ("report:7", "and (j)?", "report:7(j)"),
+        # one step from the anchor, at the level the words name
+        ("report:7(c)", "And the next one?", "report:7(d)"),
+        ("report:7(c)", "下一项呢？", "report:7(d)"),
+        ("report:7(c)", "What about the next paragraph?", "report:8"),
+        ("report:8", "上一段呢？", "report:7"),
+        ("tip-protocol:6(3)(d)", "and the previous subparagraph?", "tip-protocol:6(3)(c)"),
+        ("tip-protocol:6(3)(d)", "下一款呢？", "tip-protocol:6(4)"),
+        ("tip-protocol:6(2)", "前款怎么说？", "tip-protocol:6(1)"),
+        ("tip-protocol:7", "What does the next article say?", "tip-protocol:8"),
+        ("untoc:5(1)(a)(i)", "and the following item?", "untoc:5(1)(a)(ii)"),
+        ("tip-protocol:3(a)", "下一款呢？", None),  # article 3 has no numbered paragraphs
+        ("report:1", "上一段呢？", None),
+        ("report:7(c)", "工作组前段时间开过会吗？", None),  # 前段时间: "lately", not a paragraph
         # not relative: an article or report paragraph of its own, or nothing that exists
         ("tip-protocol:7", "What does article 8 say?", None),
         ("tip-protocol:7", "第8条第2款呢？", None),
