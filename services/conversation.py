@@ -72,11 +72,10 @@ def last_assistant(history: list[dict] | None) -> str:
 
 def needs_context(question: str) -> bool:
     """Short, elliptical or anaphoric: the question leans on an earlier turn."""
-    q = question.strip().lower()
-    if NEIGHBOUR.search(to_simplified(q)):  # "the next paragraph", "下一项": always the one before
+    q = to_simplified(question.strip().lower())
+    if NEIGHBOUR.search(q):  # "the next paragraph", "下一项": always the one before
         return True
     if language_of(q) == "zh":
-        q = to_simplified(q)
         core = re.sub(r"[\s\W]", "", q)
         return len(core) <= SHORT_ZH_CHARS or any(a in q for a in ZH_ANAPHORA) or q.startswith(ZH_FOLLOW_OPENERS)
     words = re.findall(r"[a-z']+", q)
