@@ -235,13 +235,14 @@ def _neighbours(head: str, parts: list[str], m: re.Match) -> list[str | None]:
     an item like "i" (a letter, or a roman numeral)."""
     step = 1 if (m["dir"] or m["zdir"]) in NEIGHBOUR_FORWARD else -1
     level = NEIGHBOUR_LEVEL.get(m["unit"] or m["zunit"], "item")
-    numbered = bool(parts) and parts[0].isdigit()
-    if level == "head" or (level == "paragraph" and not numbered):
-        if m["zunit"] == "款":  # a treaty paragraph, and this article has no numbered ones
-            return []
+    if level == "paragraph" and parts and parts[0].isdigit():
+        depth = 1
+    elif level == "item":
+        depth = len(parts)
+    elif m["zunit"] == "款":  # a treaty paragraph, and this article has no numbered ones
+        return []
+    else:  # an article, or a report paragraph
         depth = 0
-    else:
-        depth = 1 if level == "paragraph" else len(parts)
     if depth == 0:
         return [_pinpoint(str(int(head) + step), [])] if head.isdigit() and int(head) + step > 0 else []
     return [_pinpoint(head, [*parts[: depth - 1], item]) for item in _step(parts[depth - 1], step)]
