@@ -3,7 +3,8 @@
 One run measures, on the shipped corpus and this machine:
 ingest from nothing and again on the unchanged corpus (in a fresh temporary
 index dir, never data/index), index size on disk, cold start of the CLI
-(`app.py ask` / `app.py cite` as subprocesses), warm in-process latency of
+(`app.py ask` / `app.py cite` as subprocesses) and of the served UI (`app.py serve` until its
+API answers, then its first answer over the gradio API), warm in-process latency of
 retrieval, `ask` and `cite`, the same retrieval latency for the dense-only,
 BM25-only and llama-index starter baselines, and peak RSS. It prints a
 Markdown report to stdout (progress to stderr) and writes
@@ -31,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from eval.timing import ChildRun, ProgressLog, ingest_twice, rss_mb, run_child, summarize, time_ms
+from eval.timing import ChildRun, ProgressLog, ingest_twice, rss_mb, run_child, serve_app, summarize, time_ms
 from settings import ROOT, apply_offline_defaults, get_settings
 
 QUESTIONS = ROOT / "eval" / "sets" / "questions.jsonl"
@@ -118,7 +119,49 @@ def cold_start(runs: int) -> dict[str, Any]:
             "exit_codes": [r.returncode for r in samples],
             "top_ref": _top_ref(first),
         }
+    out["serve"] = serve_cold_start(runs)
     return out
+
+
+def serve_cold_start(runs: int) -> dict[str, Any]:
+    """Wall time from spawning `python app.py serve` until its API answers.
+
+    The server loads the index and warms the embedders before gradio listens, so this is when
+    the first user can ask; one /ask through gradio_client then shows that it answers for real.
+    """
+    from gradio_client import Client
+
+    seconds: list[float] = []
+    peaks: list[float] = []
+    top_ref = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs):
+            t0 = time.perf_counter()
+            app = serve_app(dict(os.environ), Path(tmp) / f"serve-{i}.log")
+            seconds.append(time.perf_counter() - t0)
+            try:
+                client = Client(app.url, verbose=False)
+                top_ref = _top_ref(client.predict(COLD_ASK, api_name="/ask"))
+                client.close()
+                peaks.append(_peak_rss_mb(app.process.pid))
+            finally:
+                app.stop()
+            log(f"cold serve run {i + 1}/{runs}: {seconds[-1]:.2f} s")
+    return {
+        "command": "python app.py serve",
+        "seconds": seconds,
+        "median": statistics.median(seconds),
+        "rss_mb": max(peaks),
+        "top_ref": top_ref,
+    }
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """A live process's peak RSS (VmHWM, Linux); the server is stopped, not awaited, so wait4 cannot tell."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _json_or_none(text: str) -> dict | None:
@@ -261,6 +304,12 @@ def render(result: dict[str, Any]) -> str:
             f"| `{c['command']}` | {len(c['seconds'])} | {c['median']:.2f} | {min(c['seconds']):.2f} | "
             f"{max(c['seconds']):.2f} | {c['rss_mb']:.0f} | {c['top_ref']} |"
         )
+    lines += [
+        "",
+        "`ask` and `cite` run from process start to exit. `serve` runs from process start until its API "
+        "answers (it loads the index and warms the embedders before it listens); its first ref is the "
+        "answer to one /ask over gradio_client after that.",
+    ]
     base = w["latency"]["pinpoint retrieval"]["p50"]
     lines += [
         "",
@@ -287,6 +336,7 @@ def render(result: dict[str, Any]) -> str:
         f"| this process after all warm runs (Pinpoint + baselines, starter index in memory) | {w['rss_mb']['end']:.0f} |",
         f"| same, before the starter baseline was built (one index for hybrid, dense, BM25) | {w['rss_mb']['serving']:.0f} |",
         f"| `app.py ask` cold start | {cold['ask']['rss_mb']:.0f} |",
+        f"| `app.py serve` after its first answer | {cold['serve']['rss_mb']:.0f} |",
         "",
     ]
     return "\n".join(lines)
