@@ -63,6 +63,10 @@ class Settings:
     glossary_path: Path = field(
         default_factory=lambda: Path(_env("PINPOINT_GLOSSARY", str(ROOT / "data" / "glossary.tsv")))
     )
+    # Plain English -> the treaties' wording ("pull out" -> "denounce"), for query expansion.
+    paraphrases_path: Path = field(
+        default_factory=lambda: Path(_env("PINPOINT_PARAPHRASES", str(ROOT / "data" / "paraphrases.tsv")))
+    )
     prompts_dir: Path = field(default_factory=lambda: Path(_env("PINPOINT_PROMPTS_DIR", str(ROOT / "prompts"))))
     cache_dir: Path = field(
         default_factory=lambda: Path(_env("PINPOINT_CACHE_DIR", str(Path.home() / ".cache" / "pinpoint")))

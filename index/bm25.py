@@ -3,8 +3,8 @@
 llama-index's own BM25Retriever is not used: its default token pattern makes a
 whole Chinese sentence one token, it ignores a custom tokenizer, and its
 persist/load drops a custom pattern. Here the tokens come from
-``index.text_norm`` and the query adds the lexicon's translations, scored as
-a second, down-weighted query so a dictionary guess never outranks a word the
+``index.text_norm`` and the query adds the lexicon's translations and the
+treaties' wording for plain phrases (``Lexicon.expand``), scored as a second, down-weighted query so a dictionary guess never outranks a word the
 user typed.
 """
 
@@ -58,7 +58,9 @@ class LexicalIndex:
         own = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
         result = self._bm25.get_scores(own) if own else np.zeros(self._bm25.scores["num_docs"], dtype=np.float32)
         if translate:
-            extra = [t for t in self.lexicon.translate(query) if t in self._bm25.vocab_dict]
+            expansion = self.lexicon.expand(query)
+            extra = self.lexicon.translate(query) + tokenize(expansion) + self.lexicon.translate(expansion)
+            extra = [t for t in extra if t in self._bm25.vocab_dict]
             if extra:
                 result = result + TRANSLATION_WEIGHT * self._bm25.get_scores(extra)
         return result

@@ -96,7 +96,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
                 laps.lap(f"embed {name}")
             lexical = LexicalIndex.build([_lexical_text(u) for u in units])
             laps.lap("bm25")
-            lexical.lexicon = build_lexicon(glossary, lexical.vocab)
+            lexical.lexicon = build_lexicon(glossary, lexical.vocab, read_glossary(settings.paraphrases_path))
             laps.lap("lexicon")
             lexical.save(folder)
             save_units(folder, units)

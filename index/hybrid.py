@@ -142,17 +142,21 @@ class HybridRetriever(BaseRetriever):
 
         An embedder named in ``same_language_embedders`` (e5: strong within a language, blind
         across) scores units in the question's language on the question, and the others on its
-        word-by-word translation. Each encode runs single-threaded on its own core: e5 on the
+        word-by-word translation; an English question's same-language run also reads the treaties'
+        wording for its plain phrases (``Lexicon.expand``: measured, en->en hit@5 0.79 -> 0.84 on our
+        set, 0.70 -> 0.80 on the dev set). Each encode runs single-threaded on its own core: e5 on the
         question and on its translation side by side take one encode's time, not two (the models
         release the GIL).
         """
-        translated = ""
+        translated = wording = ""
         if any(name in self.settings.same_language_embedders for name in self.index.dense):
             translated = self.index.lexical.lexicon.translate_text(query)
+            # The treaties' wording for plain English phrases joins the English question.
+            wording = self.index.lexical.lexicon.expand(query) if qlang == "en" else ""
         runs = []  # (embedder name, text, Chroma filter)
         for name in self.index.dense:
             scoped = name in self.settings.same_language_embedders
-            runs.append((name, query, {"lang": qlang} if scoped else None))
+            runs.append((name, f"{query} ({wording})" if scoped and wording else query, {"lang": qlang} if scoped else None))
             if scoped and translated:
                 runs.append((name, translated, {"lang": {"$ne": qlang}}))
         submit = self.index.encoders.submit

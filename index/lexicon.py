@@ -37,6 +37,8 @@ class Lexicon:
     phrases_zh: dict[str, list[str]] = field(default_factory=dict)  # normalised Chinese phrase -> English stems
     words_zh2en: dict[str, str] = field(default_factory=dict)  # zh word or phrase -> English words, for embedding
     words_en2zh: dict[str, str] = field(default_factory=dict)  # English word or phrase -> Chinese, for embedding
+    # Plain English phrase (stems) -> the treaties' wording for it (data/paraphrases.tsv).
+    expansions: dict[str, str] = field(default_factory=dict)
     # Words jieba was taught when the index was built; a process that loads the index must
     # teach them too, or its query tokens differ from the index tokens.
     user_words: list[str] = field(default_factory=list)
@@ -62,6 +64,13 @@ class Lexicon:
         if HAS_CJK.search(norm):
             return " ".join(_longest_matches(list(norm), "", self.words_zh2en, self._longest_zh, min_len=2))
         return " ".join(_longest_matches(stem(en_words(norm)), " ", self.words_en2zh, self._longest_en, min_len=1))
+
+    def expand(self, text: str) -> str:
+        """The treaties' wording for plain phrases in ``text`` ("pull out" -> "denounce
+        denunciation"), or "". A Chinese text is matched through its word-by-word English."""
+        english = self.translate_text(text) if HAS_CJK.search(text) else text
+        padded = f" {' '.join(stem(en_words(normalize(english))))} "
+        return " ".join(formal for plain, formal in self.expansions.items() if f" {plain} " in padded)
 
     def translate(self, text: str) -> list[str]:
         """Index tokens of the other language for ``text`` (both directions at once)."""
@@ -105,7 +114,8 @@ def _longest_matches(tokens: list[str], joiner: str, table: dict[str, str], long
 
 
 def read_glossary(path: Path) -> list[tuple[str, str]]:
-    """(english, chinese) pairs; lines starting with # are comments."""
+    """The first two columns of a tab-separated table (glossary: english, chinese; paraphrases:
+    plain, treaty wording); lines starting with # are comments."""
     if not path.exists():
         return []
     pairs = []
@@ -138,9 +148,17 @@ def _gloss_words(gloss: str) -> list[str]:
     return [w for w in re.findall(r"[a-z]+", gloss) if w not in EN_STOP and len(w) > 2]
 
 
-def build_lexicon(glossary: list[tuple[str, str]], vocab: set[str]) -> Lexicon:
-    """Translations restricted to tokens of the index vocabulary ``vocab``."""
+def build_lexicon(glossary: list[tuple[str, str]], vocab: set[str], paraphrases: list[tuple[str, str]] = ()) -> Lexicon:
+    """Translations restricted to tokens of the index vocabulary ``vocab``; ``paraphrases`` are
+    (plain, treaty wording) pairs, kept when some word of the wording is in the index."""
     lex = Lexicon(user_words=sorted({zh for _, zh in glossary}))
+    for plain, formal in paraphrases:
+        key = stem(en_words(normalize(plain)))
+        wording = stem(en_words(normalize(formal)))
+        # "criminalize" and "criminal offences" share the stem "crimin": such a phrase would fire on
+        # every question with "criminal" in it, so one whose stems the wording already has is dropped.
+        if key and not set(key) <= set(wording) and any(t in vocab for t in wording):
+            lex.expansions.setdefault(" ".join(key), formal)
     for en, zh in glossary:
         zh_norm = normalize(zh)
         en_norm = " ".join(stem(en_words(normalize(en))))

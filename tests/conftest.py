@@ -177,7 +177,7 @@ def shared_embedders():
 
 @pytest.fixture(scope="session")
 def memo_lexicon():
-    """Build the CC-CEDICT lexicon once per distinct (glossary, vocabulary) instead of on every ingest.
+    """Build the CC-CEDICT lexicon once per distinct (glossary, vocabulary, paraphrases) instead of on every ingest.
 
     ``build_lexicon`` is a pure function that reads all of CC-CEDICT (4-7 s); an ingest whose BM25
     vocabulary is unchanged gets a copy of the table built for that same vocabulary. A changed
@@ -190,10 +190,10 @@ def memo_lexicon():
 
     cache: dict[tuple, object] = {}
 
-    def memo(glossary, vocab):
-        key = (tuple(glossary), frozenset(vocab))
+    def memo(glossary, vocab, paraphrases=()):
+        key = (tuple(glossary), frozenset(vocab), tuple(paraphrases))
         if key not in cache:
-            cache[key] = build_lexicon(glossary, vocab)
+            cache[key] = build_lexicon(glossary, vocab, paraphrases)
         return copy.deepcopy(cache[key])
 
     with pytest.MonkeyPatch.context() as mp:

@@ -53,6 +53,31 @@ def test_a_just_built_lexicon_translates_text_as_one_loaded_from_disk(lexicon, t
         assert lexicon.translate_text(text) == loaded.translate_text(text)
 
 
+def test_plain_wording_expands_to_the_treaties_wording():
+    """data/paraphrases.tsv: "pull out" finds "denounce"; a phrase whose stems the wording already
+    has ("criminalize" / "criminal offences") must not fire on every "criminal"; wording absent from
+    the index is dropped."""
+    paraphrases = read_glossary(ROOT / "data" / "paraphrases.tsv")
+    vocab = set(tokenize("Any State Party may denounce this Protocol. Denunciation shall take effect. commercial carriers criminal offences"))
+    lex = build_lexicon([], vocab, paraphrases)
+    assert "denounce" in lex.expand("If a country pulls out of the convention, what happens?")
+    assert "commercial carriers" in lex.expand("Can airlines be fined?")
+    assert lex.expand("criminal justice responses") == ""
+    assert lex.expand("Where do victims get shelter?") == ""  # "appropriate housing" is not in this index
+
+
+def test_bm25_finds_the_treaty_wording_for_a_plain_question():
+    from index.bm25 import LexicalIndex
+
+    texts = ["Any State Party may denounce this Protocol by written notification.", "Victims shall receive appropriate housing."]
+    lexical = LexicalIndex.build(texts)
+    lexical.lexicon = build_lexicon([], lexical.vocab, [("pull out", "denounce denunciation")])
+    question = "Can a country pull out?"
+    assert lexical.scores(question, translate=False)[0] == 0  # no word in common
+    scores = lexical.scores(question)
+    assert scores[0] > 0 and scores[1] == 0
+
+
 def test_router_prefers_the_longer_name(manifest_docs):
     router = Router(list(manifest_docs))
     assert router.route("What does the Smuggling of Migrants Protocol say about vessels?") == {"som-protocol"}
