@@ -161,6 +161,9 @@ class Settings:
     # queue limits keep far fewer busy).
     concurrency: int = field(default_factory=lambda: _env_int("PINPOINT_CONCURRENCY", 2))
     max_threads: int = field(default_factory=lambda: _env_int("PINPOINT_MAX_THREADS", 40))
+    # How often a running server looks for an index generation published by a later ingest, and
+    # serves it once loaded; 0: never (serve what was loaded at start).
+    reload_seconds: float = field(default_factory=lambda: _env_float("PINPOINT_RELOAD_SECONDS", 5.0))
 
     @property
     def primary_treaty(self) -> str:

@@ -51,18 +51,23 @@ class LoadedIndex:
     dense: dict[str, tuple[object, object]] = field(default_factory=dict)  # name -> (embedder, store)
     docs: list[Document] = field(default_factory=list)
     query_threads: int = 2
+    # One pool per process, shared by every request (and by the next generation a server loads): it
+    # bounds how many encodes run at once, so concurrent requests queue for the cores instead of
+    # fighting over them.
+    encoders: ThreadPoolExecutor | None = None
 
     def __post_init__(self) -> None:
-        # One pool per process, shared by every request: it bounds how many encodes run at once,
-        # so concurrent requests queue for the cores instead of fighting over them.
-        self.encoders = ThreadPoolExecutor(max_workers=max(1, self.query_threads), thread_name_prefix="encode")
+        if self.encoders is None:
+            self.encoders = ThreadPoolExecutor(max_workers=max(1, self.query_threads), thread_name_prefix="encode")
         self.router = Router(self.docs)
         self.doc_by_key = {d.key: d for d in self.docs}
         self.by_ref = {u.ref: u for u in self.units}
         self.position = {u.ref: i for i, u in enumerate(self.units)}
 
     @classmethod
-    def load(cls, settings: Settings) -> LoadedIndex:
+    def load(cls, settings: Settings, reuse: LoadedIndex | None = None) -> LoadedIndex:
+        """The live generation; ``reuse``, an index loaded before, lends its models and encode pool
+        (a server loading a newer generation keeps one copy of each model)."""
         folder = generations.current_generation(settings.index_dir)
         if folder is None:
             raise IndexMissing(f"no index in {settings.index_dir}: run `python app.py ingest`")
@@ -73,8 +78,9 @@ class LoadedIndex:
             units = load_units(folder)
             lexical = LexicalIndex.load(folder)
             client = make_client(folder / "chroma", url, create=False)
+            models = {name: pair[0] for name, pair in reuse.dense.items()} if reuse else {}
             dense = {
-                name: (make_embedder(name, settings.threads), open_store(client, store_name))
+                name: (models.get(name) or make_embedder(name, settings.threads), open_store(client, store_name))
                 for name, store_name in meta["collections"].items()
                 if name in settings.embedders
             }
@@ -90,7 +96,7 @@ class LoadedIndex:
         if not dense:
             raise IndexMissing(f"the index in {folder} has none of the embedders {settings.embedders}; run ingest")
         docs = [Document(**{**d, "aliases": tuple(d["aliases"]), "cues": tuple(d["cues"])}) for d in meta["docs"]]
-        return cls(folder, units, lexical, dense, docs, settings.query_threads)
+        return cls(folder, units, lexical, dense, docs, settings.query_threads, reuse.encoders if reuse else None)
 
 
 class HybridRetriever(BaseRetriever):

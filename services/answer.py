@@ -22,6 +22,7 @@ have repaired or replaced what was streamed).
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -46,11 +47,7 @@ class Answerer:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        # label (en or zh) -> units; built once here and only read by requests (no lazy cache to race on)
-        self._label_map: dict[str, list] = {}
-        for unit in engine.index.units:
-            self._label_map.setdefault(unit.label_en, []).append(unit)
-            self._label_map.setdefault(unit.label_zh, []).append(unit)
+        self._label_map = _label_map(engine)
         self._llm = None
         self._llm_error: str | None = None
         if settings.backend != "extractive":
@@ -58,6 +55,14 @@ class Answerer:
                 self._llm = build_llm(settings)  # the gguf server starts here, not inside a request
             except BackendError as exc:
                 self._llm_error = str(exc)
+
+    def over(self, engine: Engine) -> Answerer:
+        """This answerer over another engine (a newer index generation), with the same model client:
+        a local model server is not started twice."""
+        other = copy.copy(self)
+        other.engine = engine
+        other._label_map = _label_map(engine)
+        return other
 
     @property
     def backend_name(self) -> str:
@@ -241,6 +246,15 @@ class Answerer:
     @staticmethod
     def _script(text: str, traditional: bool) -> str:
         return conversation.to_traditional(text) if traditional else text
+
+
+def _label_map(engine: Engine) -> dict[str, list]:
+    """Label (en or zh) -> units; built once per engine and only read by requests (no lazy cache to race on)."""
+    out: dict[str, list] = {}
+    for unit in engine.index.units:
+        out.setdefault(unit.label_en, []).append(unit)
+        out.setdefault(unit.label_zh, []).append(unit)
+    return out
 
 
 def _label(obj, language: str, kind: str = "label") -> str:

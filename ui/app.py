@@ -1,7 +1,9 @@
 """The Pinpoint web UI: Chat, Lookup (drafting) and Evaluation tabs, plus the /ask and /cite APIs.
 
-``build_app(engine, settings)`` returns the gr.Blocks; ``serve(settings, host, port)`` checks the
-binding (a non-loopback host needs PINPOINT_AUTH) and launches it. Conversation state lives in
+``build_app(live, settings)`` returns the gr.Blocks over ``live`` (ui/live.py: the engine, answerer
+and browser of the index generation being served; every event takes it once, so it sees one
+generation throughout); ``serve(settings, host, port)`` checks the binding (a non-loopback host
+needs PINPOINT_AUTH), watches for newer generations and launches it. Conversation state lives in
 gr.State, so every browser session has its own history. All text reaches HTML through
 ui/render.py (escaped); one page-level script turns clicks on pinpoints into server events.
 """
@@ -20,8 +22,8 @@ from services.engine import QuestionError
 from settings import ROOT, Settings, get_settings
 from ui import render
 from ui.binding import BindingRefused, check_binding
-from ui.browse import Browser
 from ui.i18n import EXAMPLES, choose_language, t
+from ui.live import LiveServices, Served
 
 log = logging.getLogger("pinpoint.ui")
 
@@ -120,30 +122,27 @@ CSS = """
 """
 
 
-def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
-    """The gr.Blocks of the whole UI over a loaded Engine (shared, read-only)."""
-    answerer = answerer or Answerer(engine, settings)
-    index = engine.index
-    browser = Browser(index)
+def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
+    """The gr.Blocks of the whole UI over ``live``'s current engine, answerer and browser."""
 
-    def record(ref: str) -> dict:
-        return unit_record(index, index.by_ref[ref])
+    def record(s: Served, ref: str) -> dict:
+        return unit_record(s.engine.index, s.engine.index.by_ref[ref])
 
-    def cited_records(result: dict | None) -> list[dict]:
+    def cited_records(s: Served, result: dict | None) -> list[dict]:
         refs: list[str] = []
         for c in (result or {}).get("citations") or []:
-            if c["ref"] in index.by_ref and c["ref"] not in refs:
+            if c["ref"] in s.engine.index.by_ref and c["ref"] not in refs:
                 refs.append(c["ref"])
-        return [record(r) for r in refs]
+        return [record(s, r) for r in refs]
 
-    def sources_for(result: dict | None, selected: str | None, lang: str) -> str:
-        records = cited_records(result)
-        if selected and selected in index.by_ref and selected not in {r["ref"] for r in records}:
-            records.insert(0, record(selected))
+    def sources_for(s: Served, result: dict | None, selected: str | None, lang: str) -> str:
+        records = cited_records(s, result)
+        if selected and selected in s.engine.index.by_ref and selected not in {r["ref"] for r in records}:
+            records.insert(0, record(s, selected))
         return render.sources_html(records, lang, selected, (result or {}).get("retrieved"))
 
     def backend_text(lang: str) -> str:
-        return f"**{t(lang, 'backend')}:** `{answerer.backend_name}`"
+        return f"**{t(lang, 'backend')}:** `{live.current.answerer.backend_name}`"
 
     def display(history: list[dict]) -> list[dict]:
         return [
@@ -153,6 +152,7 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
 
     # --- chat -------------------------------------------------------------------------------
     def chat_turn(question, history, lang):
+        s = live.current
         history = list(history or [])
         question = question or ""
         lang = lang or "en"
@@ -167,7 +167,7 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
         yield shown, "", history, gr.update(), gr.update(), gr.update(), gr.update()
         text, result, last, failure = "", None, 0.0, ""
         try:
-            for event in answerer.stream(question, history):
+            for event in s.answerer.stream(question, history):
                 if "delta" in event:
                     text += event["delta"]
                     if time.monotonic() - last >= STREAM_EVERY:  # at most a few page updates per second
@@ -194,26 +194,27 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
             result,
             selected,
             render.citations_html(result, lang) if result else render.notice(failure or text, lang, "error"),
-            sources_for(result, selected, lang),
+            sources_for(s, result, selected, lang),
         )
 
     def show_source(ref, result, lang):
+        s = live.current
         ref = (ref or "").strip()
-        if ref not in index.by_ref:
+        if ref not in s.engine.index.by_ref:
             return gr.update(), gr.update()
-        return ref, sources_for(result, ref, lang)
+        return ref, sources_for(s, result, ref, lang)
 
     def new_conversation(lang):
         return [], "", [], None, None, render.citations_html(None, lang), render.sources_html([], lang)
 
     # --- lookup -----------------------------------------------------------------------------
-    def lookup_view(state: dict | None, lang: str):
+    def lookup_view(s: Served, state: dict | None, lang: str):
         """(result html, label en, label zh, neighbours html) for a lookup state."""
         if not state:
             return render.muted(t(lang, "lookup_empty")), "", "", ""
         if state["kind"] == "unit":
-            rec = record(state["ref"])
-            nb = browser.neighbours(state["ref"], lang)
+            rec = record(s, state["ref"])
+            nb = s.browser.neighbours(state["ref"], lang)
             return (
                 render.unit_card(rec, lang, "lookup", selected=True),
                 rec["labels"]["en"],
@@ -221,25 +222,25 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
                 render.neighbours_html(nb, lang),
             )
         if state["kind"] == "matches":
-            recs = [record(r) for r in state["refs"]]
+            recs = [record(s, r) for r in state["refs"]]
             first = recs[0] if recs else None
             return (
                 render.matches_html(state["query"], recs, lang),
                 first["labels"]["en"] if first else "",
                 first["labels"]["zh"] if first else "",
-                render.neighbours_html(browser.neighbours(first["ref"], lang), lang) if first else "",
+                render.neighbours_html(s.browser.neighbours(first["ref"], lang), lang) if first else "",
             )
         if state["kind"] == "unknown":
-            nearest = [(r, browser.label(r, lang)) for r in state["suggestions"] if r in index.by_ref]
+            nearest = [(r, s.browser.label(r, lang)) for r in state["suggestions"] if r in s.engine.index.by_ref]
             return render.unknown_html(state["query"], nearest, lang), "", "", ""
         return render.notice(state.get("message", ""), lang, "error"), "", "", ""
 
-    def lookup_state_for(query: str) -> dict:
+    def lookup_state_for(s: Served, query: str) -> dict:
         query = (query or "").strip()
-        if query in index.by_ref:
+        if query in s.engine.index.by_ref:
             return {"kind": "unit", "ref": query}
         try:
-            found = engine.cite(query)
+            found = s.engine.cite(query)
         except UnknownReference as exc:
             return {"kind": "unknown", "query": exc.query, "suggestions": list(exc.suggestions)}
         except QuestionError as exc:
@@ -249,29 +250,33 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
         return {"kind": "unit", "ref": found["ref"]}
 
     def do_lookup(query, lang):
-        state = lookup_state_for(query)
+        s = live.current
+        state = lookup_state_for(s, query)
         if state["kind"] == "unit":
-            return open_ref(state["ref"], lang)
-        return (state, *lookup_view(state, lang), gr.update(), gr.update(), gr.update())
+            return opened(s, state["ref"], lang)
+        return (state, *lookup_view(s, state, lang), gr.update(), gr.update(), gr.update())
 
     def open_ref(ref, lang):
+        return opened(live.current, ref, lang)
+
+    def opened(s: Served, ref, lang):
         ref = (ref or "").strip()
-        if ref not in index.by_ref:
+        if ref not in s.engine.index.by_ref:
             return (gr.update(),) * 8
         state = {"kind": "unit", "ref": ref}
-        doc = index.by_ref[ref].doc
+        doc = s.engine.index.by_ref[ref].doc
+        choices = s.browser.unit_choices(doc, lang)
         return (
             state,
-            *lookup_view(state, lang),
+            *lookup_view(s, state, lang),
             gr.update(value=doc),
-            gr.update(choices=browser.unit_choices(doc, lang), value=ref),
-            render.outline_html(browser.unit_choices(doc, lang), ref),
+            gr.update(choices=choices, value=ref),
+            render.outline_html(choices, ref),
         )
 
     def pick_doc(doc, lang):
-        return gr.update(choices=browser.unit_choices(doc, lang), value=None), render.outline_html(
-            browser.unit_choices(doc, lang), None
-        )
+        choices = live.current.browser.unit_choices(doc, lang)
+        return gr.update(choices=choices, value=None), render.outline_html(choices, None)
 
     # --- evaluation -------------------------------------------------------------------------
     def eval_view(lang):
@@ -283,8 +288,9 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
 
     # --- interface language -----------------------------------------------------------------
     def relabel(lang, result, selected, lookup_state, doc, unit):
+        s = live.current
         lang = lang if lang in ("zh", "en") else "en"
-        view = lookup_view(lookup_state, lang)
+        view = lookup_view(s, lookup_state, lang)
         eval_text, _ = eval_view(lang)
         return [
             lang,
@@ -301,7 +307,7 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
             f"### {t(lang, 'citations')}",
             render.citations_html(result, lang),
             f"### {t(lang, 'sources')}",
-            sources_for(result, selected, lang),
+            sources_for(s, result, selected, lang),
             gr.update(label=t(lang, "lookup_query"), placeholder=t(lang, "lookup_ph")),
             gr.update(value=t(lang, "lookup_go")),
             view[0],
@@ -309,8 +315,8 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
             gr.update(label=t(lang, "label_zh")),
             view[3],
             f"### {t(lang, 'browse')}",
-            gr.update(label=t(lang, "document"), choices=browser.doc_choices(lang), value=doc),
-            gr.update(label=t(lang, "unit"), choices=browser.unit_choices(doc, lang), value=unit),
+            gr.update(label=t(lang, "document"), choices=s.browser.doc_choices(lang), value=doc),
+            gr.update(label=t(lang, "unit"), choices=s.browser.unit_choices(doc, lang), value=unit),
             f"## {t(lang, 'eval_title')}",
             eval_text,
             gr.update(label=t(lang, "eval_chart")),
@@ -322,6 +328,7 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
         return relabel(choose_language(settings.ui_lang, header), result, selected, lookup_state, doc, unit)
 
     first = "en" if settings.ui_lang not in ("zh", "en") else settings.ui_lang
+    browser = live.current.browser  # the page's first render; every event reads live.current
     docs = browser.doc_choices(first)
     first_doc = docs[0][1] if docs else None
     eval_text, eval_png = eval_view(first)
@@ -443,14 +450,14 @@ def build_app(engine, settings: Settings, answerer=None) -> gr.Blocks:
         def api_ask(question: str) -> dict:
             """Answer a question with verbatim quotes and pinpoint citations (the ask JSON contract)."""
             try:
-                return answerer.answer(question)
+                return live.current.answerer.answer(question)
             except QuestionError as exc:
                 raise gr.Error(str(exc)) from exc
 
         def api_cite(query: str) -> dict:
             """A reference -> that unit (text, labels in en/zh, lead-in, links); a phrase -> best matches."""
             try:
-                return engine.cite(query)
+                return live.current.engine.cite(query)
             except UnknownReference as exc:
                 return {"query": exc.query, "error": str(exc), "suggestions": list(exc.suggestions)}
             except QuestionError as exc:
@@ -488,7 +495,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
 
     engine = Engine(settings)
     engine.ask(WARMUP_QUESTION)  # the embedders load lazily: here, not inside the first users' requests
-    demo = build_app(engine, settings)
+    live = LiveServices(engine, Answerer(engine, settings), settings)
+    demo = build_app(live, settings)
+    live.watch()  # an ingest while the app runs is served without a restart
     print(f"Pinpoint UI on http://{host}:{port}/", flush=True)
     return launch(demo, host, port, credentials, settings, **kwargs)
 
