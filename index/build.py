@@ -251,12 +251,16 @@ def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> d
     store_name = meta.get("collections", {}).get(name)
     if not store_name or meta.get("embed_window_tokens") != settings.embed_window_tokens:
         return {}
+    client = None
     try:
         client = make_client(previous / "chroma", meta.get("chroma_url", ""), create=False)  # where that generation stored them
         collection = client.get_collection(store_name, embedding_function=None)
         return _read_vectors(collection)
     except Exception:  # a damaged previous store only costs a full re-embed
         return {}
+    finally:
+        if client is not None:
+            client.close()  # Chroma keeps a store's vectors in memory until its last client closes
 
 
 def _read_vectors(collection) -> dict[tuple[str, str], np.ndarray]:

@@ -55,6 +55,7 @@ class LoadedIndex:
     # bounds how many encodes run at once, so concurrent requests queue for the cores instead of
     # fighting over them.
     encoders: ThreadPoolExecutor | None = None
+    client: object = None  # the Chroma client it opened (closed when a server drops this generation)
 
     def __post_init__(self) -> None:
         if self.encoders is None:
@@ -96,7 +97,7 @@ class LoadedIndex:
         if not dense:
             raise IndexMissing(f"the index in {folder} has none of the embedders {settings.embedders}; run ingest")
         docs = [Document(**{**d, "aliases": tuple(d["aliases"]), "cues": tuple(d["cues"])}) for d in meta["docs"]]
-        return cls(folder, units, lexical, dense, docs, settings.query_threads, reuse.encoders if reuse else None)
+        return cls(folder, units, lexical, dense, docs, settings.query_threads, reuse.encoders if reuse else None, client)
 
 
 class HybridRetriever(BaseRetriever):

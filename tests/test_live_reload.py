@@ -7,6 +7,7 @@ serve`) that starts answering about the new document over its API.
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import time
@@ -56,6 +57,16 @@ def test_refresh_serves_a_new_generation_and_keeps_the_old_snapshot_whole(subset
     assert new.engine.index.encoders is old.engine.index.encoders
     assert new.answerer.engine is new.engine and old.answerer.engine is old.engine
     assert live.refresh() is False
+
+    # once no request holds the old generation, its Chroma store is closed (its vectors leave memory)
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    old_store = str(old.engine.index.folder / "chroma")
+    assert old_store in SharedSystemClient._identifier_to_system
+    del old, engine
+    gc.collect()
+    assert old_store not in SharedSystemClient._identifier_to_system
+    assert new.engine.cite("7(c)")["ref"] == "report:7(c)"
 
 
 def test_a_generation_that_fails_to_load_leaves_the_old_one_serving(subset_copy):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 from index.generations import current_generation
@@ -58,6 +59,9 @@ class LiveServices:
                 log.error("index not reloaded, still serving %s: %s", served.engine.index.folder.name, exc)
                 return False
             self.current = Served(engine, served.answerer.over(engine), Browser(index))
+            # Chroma keeps every store it opened, with its vectors in memory, until its client closes:
+            # close the old one when the last request that took the old generation lets go of it.
+            weakref.finalize(served.engine.index, served.engine.index.client.close).atexit = False
             log.warning("now serving index generation %s (%d units)", folder.name, len(index.units))
             return True
 
