@@ -23,7 +23,7 @@ from index import generations
 from index.bm25 import LexicalIndex
 from index.chroma_store import collection_name, make_client, open_store
 from index.embed_cache import EmbeddingCache, text_key
-from index.embeddings import make_embedder
+from index.embeddings import make_embedder, model_id
 from index.lexicon import build_lexicon, read_glossary
 from index.text_norm import add_words
 from index.unit_store import save_units
@@ -104,6 +104,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
             meta = {
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "collections": collections,
+                "models": {name: model_id(name) for name in collections},
                 "embed_window_tokens": settings.embed_window_tokens,
                 "chroma_url": settings.chroma_url,
                 "documents": {d.key: sum(1 for u in units if u.doc == d.key) for d in docs},
@@ -218,19 +219,20 @@ class _VectorSource:
         self.computed = 0
         self._model = None
         distinct = set(texts)
-        missing = distinct - self.cache.known(name, distinct) if use_cache else distinct
+        self.model = model_id(name)  # the cache's key: vectors of another model or engine are not reused
+        missing = distinct - self.cache.known(self.model, distinct) if use_cache else distinct
         self.bar = tqdm(total=len(missing), desc=f"embedding ({name})", unit="window", disable=not progress)
 
     def fill(self, nodes: list[TextNode]) -> None:
         texts = list(dict.fromkeys(node.text for node in nodes))
-        vectors = self.cache.get_many(self.name, [t for t in texts if self.use_cache or t in self.done])
+        vectors = self.cache.get_many(self.model, [t for t in texts if self.use_cache or t in self.done])
         missing = [t for t in texts if t not in vectors]
         for start in range(0, len(missing), self.settings.embed_batch):
             batch = missing[start : start + self.settings.embed_batch]
             if self._model is None:
                 self._model = make_embedder(self.name, self.settings.ingest_threads)
             encoded = self._model.encode(batch)
-            self.cache.put_many(self.name, batch, encoded)  # committed now: a kill keeps this batch
+            self.cache.put_many(self.model, batch, encoded)  # committed now: a kill keeps this batch
             vectors.update(zip(batch, encoded, strict=True))
             self.done.update(batch)
             self.computed += len(batch)
@@ -251,7 +253,8 @@ def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> d
         return {}
     meta = generations.read_meta(previous)
     store_name = meta.get("collections", {}).get(name)
-    if not store_name or meta.get("embed_window_tokens") != settings.embed_window_tokens:
+    same_model = meta.get("models", {}).get(name) == model_id(name)
+    if not store_name or not same_model or meta.get("embed_window_tokens") != settings.embed_window_tokens:
         return {}
     client = None
     try:

