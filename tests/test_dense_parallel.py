@@ -129,3 +129,37 @@ def test_ingest_encodes_use_in_worker_processes_and_e5_in_threads_with_the_same_
             assert np.allclose(pooled.encode(texts[:3]), alone.encode(texts[:3]), atol=1e-5)  # starts again
         finally:
             pooled.close()
+
+
+def test_language_filter_applied_after_the_query_gives_chromas_filtered_run(two_model_index, integration):
+    """e5's runs are limited to one language. Fetching the nearest windows unfiltered and dropping
+    the other language (Chroma's own filter cost 4-6 ms a query) must keep exactly the run Chroma's
+    filter gives, whether enough units of the language were among the nearest or not (then Chroma
+    filters after all)."""
+    import index.hybrid as hybrid
+
+    retriever = _retriever(two_model_index, integration, 1)
+    embedder, _ = retriever.index.dense["e5"]
+    calls: list[dict | None] = []
+    query = hybrid._nearest_units
+
+    def counting(store, vector, k, where):
+        calls.append(where)
+        return query(store, vector, k, where)
+
+    chroma_filtered = HybridRetriever(retriever.index, retriever.settings)
+    chroma_filtered._nearest = lambda store, vector, k, where: query(store, vector, k, where)
+    paths = set()
+    for question in QUESTIONS:
+        for where in ({"lang": "en"}, {"lang": "zh"}, {"lang": {"$ne": "en"}}):
+            for n in (*range(1, 9), 50):
+                calls.clear()
+                hybrid._nearest_units = counting
+                try:
+                    got = retriever._run("e5", question, n, where)
+                finally:
+                    hybrid._nearest_units = query
+                assert got == chroma_filtered._run("e5", question, n, where), (question, where, n)
+                assert got and all(retriever.index.by_ref[ref].lang == "en" for ref in got) == (where == {"lang": "en"})
+                paths.add(len(calls))
+    assert paths == {1, 2}  # both ways were taken: filtered here, and by Chroma when too few were left
