@@ -90,6 +90,8 @@ def test_scope_declines_unknown_instruments_and_years(manifest_docs):
     docs = list(manifest_docs)
     years = {"2017", "2016"}
     assert out_of_scope("What does the Firearms Protocol require?", docs, years)
+    assert out_of_scope("Firearms Protocol: is it in force?", docs, years) == ("scope_instrument", "Firearms Protocol")
+    assert out_of_scope("Must the Optional Protocol on the Sale of Children be ratified?", docs, years)
     assert out_of_scope("《兒童權利公約》對童工有什麼規定？", docs, years)
     assert out_of_scope("What did the group recommend in 2019?", docs, years)
     assert out_of_scope("What does the Trafficking in Persons Protocol say about shelters?", docs, years) is None
@@ -125,6 +127,10 @@ def test_embedding_cache_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("question", ["Does the Protocol protect victims' privacy?", "Under this Convention, what is a serious crime?",
-                                      "What does the Smuggling of Migrants Protocol say about vessels?", "这项议定书何时生效？"])
+                                      "What does the Smuggling of Migrants Protocol say about vessels?", "这项议定书何时生效？",
+                                      # a sentence's first word is capitalised; it is not a title's
+                                      "Both the Protocol and the working group talk about language; what does each say?",
+                                      "Must the Protocol's measures be applied without discrimination?",
+                                      "Should this Convention apply to corruption?", "Besides the Protocol, what binds States?"])
 def test_scope_keeps_questions_about_known_instruments(manifest_docs, question):
     assert out_of_scope(question, list(manifest_docs), {"2017"}) is None
