@@ -41,6 +41,8 @@ SHORT_EN_WORDS = 5
 SHORT_ZH_CHARS = 8
 MAX_PREVIOUS_TURNS = 2
 MAX_CARRIED_TERMS = 30  # salient terms carried over from a quoted unit into a cross-document follow-up
+# A term in quotation marks: “…”, "…", ‘…’, 「…」 (《…》 names a document; the router handles those).
+QUOTED = re.compile(r"“([^”]{1,40})”|\"([^\"]{1,40})\"|‘([^’]{1,40})’|「([^」]{1,40})」")
 
 
 @lru_cache(maxsize=1)
@@ -123,6 +125,9 @@ def rule_condense(
     previous = user_turns(history)[-MAX_PREVIOUS_TURNS:]
     if not previous or not needs_context(question):
         return question
+    swapped = swap_quoted_term(previous[-1], question)
+    if swapped:
+        return swapped
     target = router.route(question) if router is not None else set()
     if target:
         previous = [router.without_names(p, target) for p in previous]
@@ -153,6 +158,20 @@ def relative_condense(question: str, cited: Sequence[Unit], units: Mapping[str, 
         return None
     ref = relative_reference(question, cited[0].ref, units)
     return f"{units[ref].label(language_of(question))} {question}" if ref else None
+
+
+def swap_quoted_term(previous: str, question: str) -> str | None:
+    """"那“有组织犯罪集团”呢？" after "“严重犯罪”怎么定义？" asks the same of another term: the previous
+    question with its one quoted term replaced by the follow-up's one quoted term, or None.
+
+    Carrying the previous question's terms instead kept "严重犯罪" in the search and lost the
+    definition sought (multi-turn m009: untoc:2(a) sixth).
+    """
+    old, new = QUOTED.findall(previous), QUOTED.findall(question)
+    if len(old) != 1 or len(new) != 1:
+        return None
+    old_term, new_term = ("".join(groups) for groups in (old[0], new[0]))
+    return QUOTED.sub(lambda m: m.group(0).replace(old_term, new_term), previous, count=1)
 
 
 def history_messages(history: list[dict] | None):

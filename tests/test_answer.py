@@ -114,6 +114,32 @@ def test_standalone_question_untouched_without_history_or_anaphora():
     assert "chaired" in rule_condense("Which country is she from?", history)
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ("有组织犯罪公约中的“严重犯罪”怎么定义？", "那“有组织犯罪集团”呢？", "有组织犯罪公约中的“有组织犯罪集团”怎么定义？"),
+        ('What does the Protocol mean by "exploitation"?', 'And "coercion"?', 'What does the Protocol mean by "coercion"?'),
+    ],
+)
+def test_what_about_another_quoted_term_asks_the_previous_question_of_it(first, second, expected):
+    assert rule_condense(second, [{"role": "user", "content": first}]) == expected
+
+
+def test_quoted_terms_are_swapped_only_one_for_one():
+    """Without one quoted term on each side there is nothing to swap: the earlier terms are carried."""
+    two = [{"role": "user", "content": "How do “coercion” and “deception” differ?"}]
+    assert rule_condense("那“欺诈”呢？", two) != "How do “欺诈” and “deception” differ?"
+    plain = [{"role": "user", "content": "What does the Protocol say about shelters?"}]
+    assert rule_condense('And "coercion"?', plain).endswith('And "coercion"?') and "shelters" in rule_condense('And "coercion"?', plain)
+
+
+def test_the_answerer_searches_with_the_swapped_question(answerer):
+    result = two_turns(answerer, "有组织犯罪公约中的“严重犯罪”怎么定义？", "那“有组织犯罪集团”呢？")
+    assert result["question"] == "那“有组织犯罪集团”呢？"
+    assert result["standalone_question"] == "有组织犯罪公约中的“有组织犯罪集团”怎么定义？"
+    assert all(ref.startswith("untoc:") for ref in top(result))
+
+
 def test_out_of_scope_notice_follows_the_question_script(answerer):
     simplified = answerer.answer("《儿童权利公约》对童工的最低就业年龄有什么规定？")
     traditional = answerer.answer("《兒童權利公約》對童工的最低就業年齡有什麼規定？")
