@@ -62,7 +62,8 @@ def corpus_units(corpus_dir, manifest_docs):
 
 LIVE_INDEX = ROOT / "data" / "index"
 SUBSET_KEYS = ("report", "tip-protocol")  # the small corpus the mutating tests ingest
-# Whatever the shell exports: the USE model only (e5 costs minutes of embedding), one thread each.
+# Whatever the shell exports: the USE model only, one thread each. (e5 is tested on its own, in
+# test_e5_onnx.py and test_dense_parallel.py; CI's evaluation runs the full index with both.)
 TEST_ENV = {"PINPOINT_EMBEDDERS": "use", "PINPOINT_THREADS": "1", "PINPOINT_INGEST_THREADS": "1"}
 
 
