@@ -118,6 +118,9 @@ class Settings:
     route_boost: float = field(default_factory=lambda: _env_float("PINPOINT_ROUTE_BOOST", 0.6))
     # Multiplies the fused score of a unit that has sub-units: the sub-unit is the more exact citation.
     parent_factor: float = field(default_factory=lambda: _env_float("PINPOINT_PARENT_FACTOR", 0.97))
+    # A sub-unit scored at most this far below one of its ancestors is lifted to the ancestor's score,
+    # so that it ranks first (index/hybrid.py, _lift_sub_units).
+    sub_unit_margin: float = field(default_factory=lambda: _env_float("PINPOINT_SUB_UNIT_MARGIN", 0.1))
     # Below this fused score of the best unit, `ask` says the documents do not answer.
     answer_threshold: float = field(default_factory=lambda: _env_float("PINPOINT_ANSWER_THRESHOLD", 0.0))
     # The extractive answer quotes the best unit and those within this fused-score margin of it, at

@@ -140,6 +140,8 @@ class HybridRetriever(BaseRetriever):
             else:
                 score = d_norm.get(ref, 0.0) if self.mode == "dense" else l_norm.get(ref, 0.0)
             hits.append(Hit(ref, score, dense.get(ref, 0.0), lexical.get(ref, 0.0)))
+        if self.mode == "hybrid":
+            _lift_sub_units(hits, self.index.by_ref, self.settings.sub_unit_margin)
         # On a tie the sub-unit goes first: it is the more exact citation.
         hits.sort(key=lambda h: (-h.score, -h.ref.count("("), self.index.position[h.ref]))
         return hits[:k]
@@ -226,6 +228,33 @@ class HybridRetriever(BaseRetriever):
         # The n best without sorting all units (at 100k units a full argsort was 1.6 ms a question).
         top = np.argpartition(-scores, n - 1)[:n] if len(scores) > n else range(len(scores))
         return {self.index.units[i].ref: float(scores[i]) for i in top if scores[i] > 0}
+
+
+def _lift_sub_units(hits: list[Hit], by_ref: dict[str, Unit], margin: float) -> None:
+    """A unit's best-scoring sub-unit, when it scores less than ``margin`` below the unit, takes the
+    unit's score, and so ranks just ahead of it (ties go to the sub-unit).
+
+    A parent's text contains its sub-units', so it scores at least as well as the one that answers
+    (dense: lifted to its best sub-unit; BM25: all their words): art. 6 came first where the
+    question was about art. 6 (3). Where a gold ref and its parent or child took the first two
+    places, the sub-unit was the gold one 73 times and the parent 10 (both evaluation sets).
+    Multiplying every parent's score instead (``parent_factor`` 0.9) also pushed whole articles out
+    of the top 5; lifting every close sub-unit crowded the quotes with siblings. One sub-unit per
+    unit, and none when one already ranks above it. Measured (our set; second set): MRR 0.745 ->
+    0.765 and 0.663 -> 0.702, hit@1 0.631 -> 0.673 and 0.529 -> 0.588, hit@5 unchanged, answers'
+    citation precision and recall unchanged; margins 0.06-0.15 tried.
+    """
+    fused = {h.ref: h.score for h in hits}
+    best: dict[str, Hit] = {}  # ancestor -> its best-scoring sub-unit among the hits
+    for hit in hits:
+        ancestor = by_ref[hit.ref].parent
+        while ancestor:
+            if ancestor in fused and (ancestor not in best or (hit.score, hit.ref) > (best[ancestor].score, best[ancestor].ref)):
+                best[ancestor] = hit
+            ancestor = by_ref[ancestor].parent
+    for ancestor, hit in best.items():
+        if fused[hit.ref] < fused[ancestor] <= fused[hit.ref] + margin:
+            hit.score = max(hit.score, fused[ancestor])
 
 
 def _nearest_units(store, vector: list[float], k: int, where: dict | None) -> dict[str, float]:

@@ -134,3 +134,23 @@ def test_embedding_cache_round_trip(tmp_path):
                                       "Should this Convention apply to corruption?", "Besides the Protocol, what binds States?"])
 def test_scope_keeps_questions_about_known_instruments(manifest_docs, question):
     assert out_of_scope(question, list(manifest_docs), {"2017"}) is None
+
+
+def test_a_units_best_sub_unit_close_below_it_is_lifted_to_rank_just_ahead_of_it():
+    """6(3) just below art. 6 takes 6's score (and so, on the tie, goes first); its sibling 6(4), also
+    close, does not; 6(3)(b), too far below 6(3), and 7, no sub-unit of 6, keep theirs; 7(1) already
+    above 7 lifts nothing. A lift never lowers a score."""
+    from types import SimpleNamespace
+
+    from index.hybrid import Hit, _lift_sub_units
+
+    parents = {"6": "", "6(3)": "6", "6(4)": "6", "6(3)(b)": "6(3)", "7": "", "7(1)": "7", "7(2)": "7"}
+    by_ref = {ref: SimpleNamespace(parent=parent) for ref, parent in parents.items()}
+    scores = {"6": 1.42, "6(3)": 1.37, "6(4)": 1.36, "6(3)(b)": 1.0, "7": 1.40, "7(1)": 1.5, "7(2)": 1.35}
+    hits = [Hit(ref, score) for ref, score in scores.items()]
+    _lift_sub_units(hits, by_ref, 0.1)
+    assert {h.ref: h.score for h in hits} == {**scores, "6(3)": 1.42}
+    # a grandparent counts too, compared with its best descendant's own score
+    hits = [Hit("6", 1.05), Hit("6(3)(b)", 1.0)]
+    _lift_sub_units(hits, by_ref, 0.1)
+    assert [h.score for h in hits] == [1.05, 1.05]
