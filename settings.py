@@ -111,6 +111,8 @@ class Settings:
     # How many candidates each retriever passes to fusion, and how many refs `ask` returns.
     candidates: int = field(default_factory=lambda: _env_int("PINPOINT_CANDIDATES", 50))
     top_k: int = field(default_factory=lambda: _env_int("PINPOINT_TOP_K", 10))
+    # A dense run's scores are rescaled between its best and its dense_floor_rank-th best (index/hybrid.py).
+    dense_floor_rank: int = field(default_factory=lambda: _env_int("PINPOINT_DENSE_FLOOR_RANK", 20))
     # Fusion weights of the lexical side when query and unit share / do not share a language.
     bm25_weight_same: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_SAME", 0.6))
     bm25_weight_cross: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_CROSS", 0.6))

@@ -63,7 +63,7 @@ def check_contract(engine: Engine, result: dict, question: str, language: str, s
         ("受害人的隱私應如何保護？", "zh", {"tip-protocol:6(1)"}, 5),  # traditional characters
         # art. 6 contains 6(3) and scores a little higher: the sub-unit that answers goes first
         ("議定書對受害人身心康復有哪些措施？", "zh", {"tip-protocol:6(3)"}, 1),
-        ("公约对洗钱的上游犯罪范围有什么要求？", "zh", {"untoc:6(2)"}, 1),
+        ("公约对洗钱的上游犯罪范围有什么要求？", "zh", {"untoc:6(2)", "untoc:6(2)(a)"}, 1),
     ],
 )
 def test_known_answers_are_retrieved_near_the_top(session_engine, sources, question, language, expected, top):

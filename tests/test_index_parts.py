@@ -154,3 +154,15 @@ def test_a_units_best_sub_unit_close_below_it_is_lifted_to_rank_just_ahead_of_it
     hits = [Hit("6", 1.05), Hit("6(3)(b)", 1.0)]
     _lift_sub_units(hits, by_ref, 0.1)
     assert [h.score for h in hits] == [1.05, 1.05]
+
+
+def test_dense_scores_are_rescaled_between_the_best_and_the_floor_rank():
+    """Best -> 1, the floor_rank-th best -> 0, lower ones clipped to 0, order kept; fewer scores than
+    the floor rank scale down to the last one (min-max)."""
+    from index.hybrid import _over_floor
+
+    scores = {f"u{i}": 0.9 - i * 0.01 for i in range(30)}  # u0 best ... u29 worst
+    scaled = _over_floor(scores, 20)
+    assert scaled["u0"] == 1.0 and scaled["u19"] == 0.0 and scaled["u25"] == 0.0
+    assert scaled["u10"] == pytest.approx(9 / 19)
+    assert _over_floor({"a": 0.8, "b": 0.7, "c": 0.6}, 20) == pytest.approx({"a": 1.0, "b": 0.5, "c": 0.0})
