@@ -100,6 +100,21 @@ def test_parallel_dense_runs_rank_exactly_as_sequential_ones(two_model_index, in
     assert len({thread for _, thread in runs}) == 2
 
 
+def test_an_embedder_weighted_zero_leaves_the_dense_ranking_to_the_others(two_model_index, integration):
+    """PINPOINT_EMBEDDER_WEIGHTS reaches the fusion: with e5 at 0, the dense ranking of both models
+    is USE's alone, unit for unit and score for score; at the default weights it is not."""
+    index_dir, corpus_dir = two_model_index
+
+    def ranking(**env: str) -> list[list[tuple[str, float]]]:
+        settings = settings_for(index_dir, corpus_dir, integration, **env)
+        retriever = HybridRetriever(LoadedIndex.load(settings), settings, mode="dense")
+        return [[(h.ref, round(h.score, 6)) for h in retriever.search(q)] for q in QUESTIONS]
+
+    use_alone = ranking(PINPOINT_EMBEDDERS="use")
+    assert ranking(PINPOINT_EMBEDDERS="use,e5", PINPOINT_EMBEDDER_WEIGHTS="use=1,e5=0") == use_alone
+    assert ranking(PINPOINT_EMBEDDERS="use,e5") != use_alone
+
+
 def test_new_collections_search_wide_enough_to_be_exact(two_model_index, integration):
     """ef_search from settings is persisted with each collection (Chroma's default is 10)."""
     index_dir, corpus_dir = two_model_index

@@ -166,3 +166,13 @@ def test_dense_scores_are_rescaled_between_the_best_and_the_floor_rank():
     assert scaled["u0"] == 1.0 and scaled["u19"] == 0.0 and scaled["u25"] == 0.0
     assert scaled["u10"] == pytest.approx(9 / 19)
     assert _over_floor({"a": 0.8, "b": 0.7, "c": 0.6}, 20) == pytest.approx({"a": 1.0, "b": 0.5, "c": 0.0})
+
+
+def test_embedder_weights_are_read_from_the_environment_and_bad_ones_are_named(monkeypatch):
+    import settings as settings_module
+
+    monkeypatch.setenv("PINPOINT_EMBEDDER_WEIGHTS", "use=0.5, e5=2")
+    assert settings_module.get_settings().embedder_weights == {"use": 0.5, "e5": 2.0}
+    monkeypatch.setenv("PINPOINT_EMBEDDER_WEIGHTS", "use,e5=2")
+    with pytest.raises(ValueError, match="PINPOINT_EMBEDDER_WEIGHTS"):
+        settings_module.get_settings()
