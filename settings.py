@@ -139,12 +139,13 @@ class Settings:
     # Below this fused score of the best unit, `ask` says the documents do not answer.
     answer_threshold: float = field(default_factory=lambda: _env_float("PINPOINT_ANSWER_THRESHOLD", 0.0))
     # The extractive answer quotes the best unit and those within this fused-score margin of it, at
-    # most quote_max: measured on the evaluation set, a 0.1 margin cited 0.69 correct (precision) and
-    # found 0.79 of the gold refs (recall), against 0.48 / 0.84 for always quoting the top 3. With
-    # the fusion of 2026-11-28 10:40 (our set; second set): margin 0.05 0.75 / 0.76 and 0.71 / 0.68,
-    # 0.1 0.74 / 0.80 and 0.64 / 0.72, 0.12 0.73 / 0.80 and 0.64 / 0.75, 0.15 0.72 / 0.80 and 0.63 / 0.78.
-    quote_max: int = field(default_factory=lambda: _env_int("PINPOINT_QUOTE_MAX", 3))
-    quote_margin: float = field(default_factory=lambda: _env_float("PINPOINT_QUOTE_MARGIN", 0.12))
+    # most quote_max: a 0.1 margin cited 0.69 correct (precision) and found 0.79 of the gold refs
+    # (recall), against 0.48 / 0.84 for always quoting the top 3. Swept again with the fusion of
+    # 2026-11-28 10:40 (margin 0.1-0.3 x at most 2 or 3; precision / recall, our set; second set):
+    # 0.12 / 3 0.73 / 0.80 and 0.64 / 0.75; 0.2 / 2 0.74 / 0.80 and 0.68 / 0.84; 0.3 / 3 0.63 / 0.83
+    # and 0.57 / 0.84. Two quotes at most answer two-part questions and leave out a third, weaker one.
+    quote_max: int = field(default_factory=lambda: _env_int("PINPOINT_QUOTE_MAX", 2))
+    quote_margin: float = field(default_factory=lambda: _env_float("PINPOINT_QUOTE_MARGIN", 0.2))
     max_question_chars: int = field(default_factory=lambda: _env_int("PINPOINT_MAX_QUESTION_CHARS", 2000))
     tokenizer_encoding: str = field(default_factory=lambda: _env("PINPOINT_TOKEN_ENCODING", "cl100k_base"))
     # --- answering (services/answer.py, services/backends.py) ---------------------------------------
