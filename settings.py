@@ -29,15 +29,15 @@ def _env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, str(default)))
 
 
-def _env_weights(name: str, default: str) -> dict[str, float]:
-    """ "use=1,e5=3" -> {"use": 1.0, "e5": 3.0}."""
-    out = {}
+def _env_weights(name: str, default: str) -> tuple[tuple[str, float], ...]:
+    """ "use=1,e5=3" -> (("use", 1.0), ("e5", 3.0)): pairs, not a dict, so Settings stays hashable."""
+    out = []
     for item in _env(name, default).split(","):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"{name}: expected name=weight pairs separated by commas, got {item!r}")
-        out[key.strip()] = float(value)
-    return out
+        out.append((key.strip(), float(value)))
+    return tuple(out)
 
 
 def apply_offline_defaults(threads: int | None = None) -> None:
@@ -95,7 +95,9 @@ class Settings:
         )
     )
     # Weight of each embedder's runs in the dense fusion (index/hybrid.py, _fuse_dense); unlisted: 1.
-    embedder_weights: dict[str, float] = field(default_factory=lambda: _env_weights("PINPOINT_EMBEDDER_WEIGHTS", "use=1,e5=3"))
+    embedder_weights: tuple[tuple[str, float], ...] = field(
+        default_factory=lambda: _env_weights("PINPOINT_EMBEDDER_WEIGHTS", "use=1,e5=3")
+    )
     threads: int = field(default_factory=lambda: _env_int("PINPOINT_THREADS", 1))
     # Encodes of one question (e5 on the question and on its translation, USE) run side by side in a
     # pool of this many threads, shared by all requests; each model runs single-threaded, so the pool

@@ -182,7 +182,8 @@ class HybridRetriever(BaseRetriever):
         MRR 0.777 -> 0.794 and 0.714 -> 0.729, hit@5 0.917 and 0.853 -> 0.882; at 4 the second set
         fell back (MRR 0.710); USE at 1.5 or 2 lost on both.
         """
-        weight = {name: self.settings.embedder_weights.get(name, 1.0) for name in self.index.dense}
+        given = dict(self.settings.embedder_weights)
+        weight = {name: given.get(name, 1.0) for name in self.index.dense}
         raw: dict[str, float] = {}
         sums: dict[str, float] = {}
         for name, future in runs:  # in submission order: the sums below do not depend on timing

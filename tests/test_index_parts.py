@@ -172,7 +172,9 @@ def test_embedder_weights_are_read_from_the_environment_and_bad_ones_are_named(m
     import settings as settings_module
 
     monkeypatch.setenv("PINPOINT_EMBEDDER_WEIGHTS", "use=0.5, e5=2")
-    assert settings_module.get_settings().embedder_weights == {"use": 0.5, "e5": 2.0}
+    read = settings_module.get_settings()
+    assert dict(read.embedder_weights) == {"use": 0.5, "e5": 2.0}
+    hash(read)  # Settings stays hashable (frozen, no dict inside)
     monkeypatch.setenv("PINPOINT_EMBEDDER_WEIGHTS", "use,e5=2")
     with pytest.raises(ValueError, match="PINPOINT_EMBEDDER_WEIGHTS"):
         settings_module.get_settings()
