@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index.text_norm import normalize
 from ingest.crossrefs import resolve_alias
@@ -101,6 +101,12 @@ ROMAN_NUMERALS = "- i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii x
 PART_TEXT = re.compile(r"\(\s*([0-9a-z]{1,6})\s*\)")
 VALID_ITEM = re.compile(r"[a-z]|([a-z])\1|[ivxlc]{1,6}")
 ZH_NUMERAL = re.compile(rf"第\s*({CN_NUM})\s*(?=[条款段项目])")
+# Items people write without brackets: "7c", "7.c", "para 7 c", "art. 6(3) d" (whole queries only:
+# inside a sentence "7 a" is too often something else), and "第8段j项", "第3款d项".
+COMPACT_ITEM = re.compile(r"((?<![0-9a-z./:-])[0-9]{1,3}|\))\s*\.?\s*([a-z])(?![a-z0-9(])")
+ZH_BARE_ITEM = re.compile(r"([段款])\s*([a-z]{1,2}|[ivx]{1,4})\s*(?=[项目])")
+# Items numbered in Chinese, as in domestic drafting: "第(四)项" is (d), "第(二)目" is (ii).
+ZH_NUMBERED_ITEM = re.compile(rf"\(\s*({CN_NUM})\s*\)(\s*目)?")
 FILLER = frozenset(["of", "the", "this", "in", "see", "cf", "at", "under", "的", "见", "参见"])
 ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
 
@@ -112,6 +118,9 @@ class ParsedRef:
     doc: str | None  # document key when named or implied, None when not decidable
     pinpoint: str  # e.g. "6(3)(d)"
     kind: str  # "paragraph" (report style) or "article" (treaty style)
+    # When ``doc`` is a default, not a name: the other documents of its kind, tried when it lacks
+    # the pinpoint ("art. 18(15)(f)": the Trafficking Protocol has no article 18(15), the Convention has).
+    alternatives: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def ref(self) -> str | None:
@@ -148,7 +157,7 @@ def parse_reference(
     """
     if not isinstance(query, str) or not query.strip() or len(query) > MAX_QUERY_CHARS:
         return None
-    text = _prepare(query)
+    text = COMPACT_ITEM.sub(r"\1(\2)", _prepare(query))
     if not text:
         return None
     by_key = {d.key.lower(): d for d in docs}
@@ -174,8 +183,16 @@ def parse_reference(
         return ParsedRef(None, pinpoint, kind)
     if kind is None:
         kind = ARTICLE if found.parts and found.parts[0].isdigit() else PARAGRAPH
-    default = by_key.get((default_report if kind == PARAGRAPH else default_treaty).lower())
-    return ParsedRef(default.key if default and _kind_of(default) == kind else None, pinpoint, kind)
+    return _defaulted(pinpoint, kind, docs, default_report if kind == PARAGRAPH else default_treaty)
+
+
+def _defaulted(pinpoint: str, kind: str, docs: list[Document], default: str) -> ParsedRef:
+    """A pinpoint that names no document: ``default`` when it is of that kind, the others as alternatives."""
+    same_kind = [d.key for d in docs if _kind_of(d) == kind]
+    if default.lower() not in (k.lower() for k in same_kind):
+        return ParsedRef(None, pinpoint, kind)
+    key = next(k for k in same_kind if k.lower() == default.lower())
+    return ParsedRef(key, pinpoint, kind, tuple(k for k in same_kind if k != key))
 
 
 def mentioned_reference(
@@ -199,8 +216,9 @@ def mentioned_reference(
     candidates = [d for d in docs if d.key in named and _kind_of(d) == found.kind]
     if len(candidates) > 1:
         return ParsedRef(None, pinpoint, found.kind)
-    default = default_report if found.kind == PARAGRAPH else default_treaty
-    return ParsedRef(candidates[0].key if candidates else default, pinpoint, found.kind)
+    if candidates:
+        return ParsedRef(candidates[0].key, pinpoint, found.kind)
+    return _defaulted(pinpoint, found.kind, docs, default_report if found.kind == PARAGRAPH else default_treaty)
 
 
 def relative_reference(question: str, anchor: str, existing: Collection[str]) -> str | None:
@@ -268,7 +286,20 @@ def _prepare(query: str) -> str:
     """Normalised for matching: simplified, half-width, lower case, Chinese numerals as digits."""
     text = normalize(query)
     text = ZH_NUMERAL.sub(lambda m: _zh_number(m[1]), text)
+    text = ZH_NUMBERED_ITEM.sub(_zh_item, text)
+    text = ZH_BARE_ITEM.sub(r"\1(\2)", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _zh_item(m: re.Match) -> str:
+    """"(四)" -> "(d)", "(二)目" -> "(ii)目"; an unreadable or too large numeral stays as it was."""
+    try:
+        value = cn_number(m[1])
+    except ValueError:
+        return m[0]
+    if m[2]:
+        return f"({ROMAN_NUMERALS[value]}){m[2]}" if 0 < value < len(ROMAN_NUMERALS) else m[0]
+    return f"({chr(96 + value)})" if 0 < value <= 26 else m[0]
 
 
 def _zh_number(numeral: str) -> str:
@@ -384,12 +415,18 @@ def resolve(parsed: ParsedRef, existing: Collection[str]) -> str | None:
     "paragraph 1"; it applies only to paragraph 1 and only when the article has
     no numbered paragraphs at all, so it never picks a different provision.
     With no document (``doc`` None) a pinpoint is resolved only if exactly one
-    document has it.
+    document has it; a defaulted document that lacks it gives way in the same way to the one
+    alternative that has it (the label that comes back names that document).
     """
     if parsed.doc is not None:
-        return _lookup(parsed.doc, parsed.pinpoint, existing)
-    docs = sorted({r.split(":", 1)[0] for r in existing if ":" in r})
-    hits = {ref for d in docs if (ref := _lookup(d, parsed.pinpoint, existing))}
+        ref = _lookup(parsed.doc, parsed.pinpoint, existing)
+        return ref if ref or not parsed.alternatives else _unique(parsed.alternatives, parsed.pinpoint, existing)
+    return _unique(sorted({r.split(":", 1)[0] for r in existing if ":" in r}), parsed.pinpoint, existing)
+
+
+def _unique(docs: Collection[str], pinpoint: str, existing: Collection[str]) -> str | None:
+    """The ref of the one document among ``docs`` that has ``pinpoint``; None when none or several do."""
+    hits = {ref for d in docs if (ref := _lookup(d, pinpoint, existing))}
     return hits.pop() if len(hits) == 1 else None
 
 
@@ -414,8 +451,9 @@ def _lookup(doc: str, pinpoint: str, existing: Collection[str]) -> str | None:
 def nearest(parsed: ParsedRef, existing: list[str], n: int = 5) -> list[str]:
     """Existing refs closest to an unknown reference.
 
-    Same document first; same article/paragraph number, then numerically
-    nearest, then siblings.
+    The same pinpoint in the other documents of its kind first, when the document was a default
+    (several have it, or the lookup would have resolved); then the same document: same
+    article/paragraph number, then numerically nearest, then siblings.
 
     Why this order: a missing "7(z)" is most likely a typo for the last item,
     7(j), or a reference to paragraph 7 as a whole; a missing "article 45" is
@@ -436,9 +474,9 @@ def nearest(parsed: ParsedRef, existing: list[str], n: int = 5) -> list[str]:
         if path:
             by_doc.setdefault(doc, []).append((ref, path))
     ranked = {doc: _rank(query, cands) for doc, cands in by_doc.items()}
-    out: list[str] = []
+    out = [ref for d in parsed.alternatives if (ref := _lookup(d, parsed.pinpoint, existing))]
     if parsed.doc in ranked:
-        out.extend(ranked.pop(parsed.doc))
+        out.extend(r for r in ranked.pop(parsed.doc) if r not in out)
     lists = list(ranked.values())
     for i in range(max((len(x) for x in lists), default=0)):
         out.extend(x[i] for x in lists if i < len(x))

@@ -92,6 +92,8 @@ def test_unanswerable_below_threshold_cites_nothing_but_still_lists_retrieved(se
         ("第8段(j)项说了什么？", "report:8(j)"),
         ("What does article 2 of the Smuggling of Migrants Protocol say?", "som-protocol:2"),
         ("公約第十八條第十八款怎麼說？", "untoc:18(18)"),
+        # no document named and the default treaty (the Trafficking Protocol) lacks it: the one that has it
+        ("What does article 18(15)(f) say?", "untoc:18(15)(f)"),
     ],
 )
 def test_a_provision_named_in_the_question_comes_first_and_is_quoted_alone(session_engine, question, ref):
@@ -156,6 +158,9 @@ def test_short_question_has_no_notice(session_engine):
         ("para. 8 (o)", "report:8(o)"),
         ("paragraph 16", "report:16"),
         ("第 1 段", "report:1"),
+        ("para 7 c", "report:7(c)"),
+        ("第六条第三款第(四)项", "tip-protocol:6(3)(d)"),
+        ("art. 18(15)(f)", "untoc:18(15)(f)"),
     ],
 )
 def test_cite_resolves_references_in_both_languages(session_engine, sources, query, ref):

@@ -88,6 +88,17 @@ MUST_PARSE = [
     ("ART. 06 (3) (D)", TIP, "6(3)(d)", A),
     ("Organized Crime Convention, art. 5, para. 1 (a) (ii)", UNTOC, "5(1)(a)(ii)", A),
     ("《有组织犯罪公约》第5条第1款(a)项第(ii)目", UNTOC, "5(1)(a)(ii)", A),
+    # items typed without brackets, and items numbered in Chinese as in domestic drafting
+    ("7c", REPORT, "7(c)", P),
+    ("7.c", REPORT, "7(c)", P),
+    ("para 7 c", REPORT, "7(c)", P),
+    ("report 7c", REPORT, "7(c)", P),
+    ("art. 6(3) d", TIP, "6(3)(d)", A),
+    ("untoc 2 a", UNTOC, "2(a)", A),
+    ("第8段j项", REPORT, "8(j)", P),
+    ("第6条第3款d项", TIP, "6(3)(d)", A),
+    ("第六条第三款第(四)项", TIP, "6(3)(d)", A),
+    ("《有组织犯罪公约》第5条第1款(a)项第(二)目", UNTOC, "5(1)(a)(ii)", A),
 ]
 
 
@@ -114,6 +125,9 @@ PHRASES = [
     "6(3)(4)",  # a number below a number
     "foo:6(3)",  # unknown document key
     "art. 6 " + "x" * 300,
+    "7 a.m.",  # a letter after a number is an item only when nothing but a name surrounds it
+    "page 7 a",
+    "in 2017 a meeting",
 ]
 
 
@@ -166,8 +180,21 @@ def test_resolve_falls_back_for_articles_without_numbered_paragraphs(existing):
     assert resolve(parse("Convention, art. 2, para. 1 (a)"), refs) == "untoc:2(a)"
     assert resolve(parse("article 4, paragraph 1"), refs) == "tip-protocol:4"
     # only paragraph 1, and only where the article has no numbered paragraphs
-    assert resolve(parse("3(2)(a)"), refs) is None
+    assert resolve(parse("Protocol, art. 3(2)(a)"), refs) is None
     assert resolve(parse("6(1)(a)"), refs) is None
+
+
+def test_a_defaulted_document_gives_way_to_the_one_that_has_the_pinpoint(existing):
+    """Unnamed, "art. 18(15)(f)" defaults to the Trafficking Protocol, which has no article 18(15):
+    the Convention alone has it. Named, the document is kept; several others having it, none is picked."""
+    refs = set(existing)
+    assert resolve(parse("art. 18(15)(f)"), refs) == "untoc:18(15)(f)"
+    assert resolve(parse("第十八条第十五款"), refs) == "untoc:18(15)"
+    assert resolve(parse("Article 3(c)(i)"), refs) == "som-protocol:3(c)(i)"
+    assert resolve(parse("art. 6(3)(d)"), refs) == "tip-protocol:6(3)(d)"  # the default has it: no fallback
+    assert resolve(parse("Protocol, art. 18(15)(f)"), refs) is None
+    assert resolve(parse("art. 25"), refs) is None  # both other treaties have an article 25
+    assert nearest(parse("art. 25"), existing)[:2] == ["som-protocol:25", "untoc:25"]
 
 
 def test_resolve_without_document_needs_a_unique_match(existing):
