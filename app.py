@@ -171,6 +171,8 @@ def _render_unit(record: dict) -> str:
         lines.append(f"lead-in: {record['lead_in']}")
     lines.append(record["text"])
     lines.extend(f"see also: {link['labels']['en']} ({link['ref']})" for link in record["links"])
+    for version in record.get("versions", ()):
+        lines.append(f"{version['language']} version ({version['ref']}):\n{version['text']}")
     return "\n".join(lines)
 
 

@@ -95,9 +95,14 @@ def score_answer(item: dict, result: dict, engine, sources: dict[str, str]) -> d
     gold = list(item.get("gold") or [])
     precision = recall = None
     if item.get("answerable") and gold:
-        correct = [c for c in cited if any(related(c, g, parent_of) for g in gold)]
+        versions = engine.index.versions  # a citation in another language version names the same provision
+
+        def matches(ref: str, g: str) -> bool:
+            return any(related(r, g, parent_of) for r in (ref, *versions.get(ref, ())))
+
+        correct = [c for c in cited if any(matches(c, g) for g in gold)]
         precision = len(correct) / len(cited) if cited else 0.0
-        recall = sum(any(related(c, g, parent_of) for c in cited) for g in gold) / len(gold)
+        recall = sum(any(matches(c, g) for c in cited) for g in gold) / len(gold)
     quotes_ok = quotes = 0
     for c in result["citations"]:
         unit = by_ref[c["ref"]]

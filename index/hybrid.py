@@ -24,6 +24,7 @@ from index.embeddings import make_embedder
 from index.routing import Router
 from index.text_norm import language_of
 from index.unit_store import load_units
+from index.versions import version_map
 from index.windows import window_ref
 from ingest.units import Document, Unit
 from settings import Settings
@@ -64,6 +65,7 @@ class LoadedIndex:
         self.doc_by_key = {d.key: d for d in self.docs}
         self.by_ref = {u.ref: u for u in self.units}
         self.position = {u.ref: i for i, u in enumerate(self.units)}
+        self.versions = version_map(self.docs, self.units)  # ref -> the same provision in other language versions
 
     @classmethod
     def load(cls, settings: Settings, reuse: LoadedIndex | None = None) -> LoadedIndex:
@@ -148,6 +150,8 @@ class HybridRetriever(BaseRetriever):
             else:
                 score = d_norm.get(ref, 0.0) if self.mode == "dense" else l_norm.get(ref, 0.0)
             hits.append(Hit(ref, score, dense.get(ref, 0.0), lexical.get(ref, 0.0)))
+        if self.index.versions:
+            hits = _one_per_provision(hits, self.index.versions, self.index.by_ref, qlang)
         if self.mode == "hybrid":
             _lift_sub_units(hits, self.index.by_ref, self.settings.sub_unit_margin)
         # On a tie the sub-unit goes first: it is the more exact citation.
@@ -266,6 +270,26 @@ def _lift_sub_units(hits: list[Hit], by_ref: dict[str, Unit], margin: float) -> 
     for ancestor, hit in best.items():
         if fused[hit.ref] < fused[ancestor] <= fused[hit.ref] + margin:
             hit.score = max(hit.score, fused[ancestor])
+
+
+def _one_per_provision(hits: list[Hit], versions: dict[str, tuple[str, ...]], by_ref: dict[str, Unit], qlang: str) -> list[Hit]:
+    """One hit per provision where a document has language versions: the version in the question's
+    language when there is one (whether or not it was among the hits), else the best-scoring one,
+    with the best score of any version. Otherwise the top of the list would hold the same
+    paragraph twice, in two languages, and push other answers out."""
+    groups: dict[str, list[Hit]] = {}
+    out: list[Hit] = []
+    for hit in hits:
+        if hit.ref in versions:
+            groups.setdefault(min((hit.ref, *versions[hit.ref])), []).append(hit)
+        else:
+            out.append(hit)
+    for members in groups.values():
+        best = max(members, key=lambda h: h.score)
+        own = [r for r in (best.ref, *versions[best.ref]) if by_ref[r].lang == qlang]
+        ref = own[0] if own else best.ref
+        out.append(Hit(ref, best.score, max(h.dense for h in members), max(h.lexical for h in members)))
+    return out
 
 
 def _nearest_units(store, vector: list[float], k: int, where: dict | None) -> dict[str, float]:

@@ -26,18 +26,28 @@ class UnknownReference(LookupError):
 
 
 def unit_record(index: LoadedIndex, unit: Unit) -> dict:
-    """The JSON shape of one unit for `cite` and the sources panel."""
-    return {
+    """The JSON shape of one unit for `cite` and the sources panel.
+
+    ``versions`` (the same provision verbatim in the document's other language versions) is there
+    only when the document has some, so the shape stays the contract's where it has none."""
+    record = {
         "ref": unit.ref,
         "text": unit.text,
-        "labels": {"en": unit.label_en, "zh": unit.label_zh},
+        "labels": _labels(unit),
         "lead_in": unit.lead_in,
-        "links": [
-            {"ref": ref, "labels": {"en": index.by_ref[ref].label_en, "zh": index.by_ref[ref].label_zh}}
-            for ref in unit.links
-            if ref in index.by_ref
-        ],
+        "links": [{"ref": ref, "labels": _labels(index.by_ref[ref])} for ref in unit.links if ref in index.by_ref],
     }
+    if unit.ref in index.versions:
+        record["versions"] = [
+            {"ref": ref, "language": other.lang, "text": other.text, "labels": _labels(other)}
+            for ref in index.versions[unit.ref]
+            if (other := index.by_ref[ref])
+        ]
+    return record
+
+
+def _labels(unit: Unit) -> dict[str, str]:
+    return {"en": unit.label_en, "zh": unit.label_zh}
 
 
 def lookup_reference(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> dict | None:

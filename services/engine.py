@@ -107,9 +107,12 @@ class Engine:
         ref = resolve(parsed, self.index.by_ref.keys()) if parsed else None
         if ref is None:
             return hits
+        # Where the document has language versions, the provision once, in the question's language.
+        versions = (ref, *self.index.versions.get(ref, ()))
+        ref = next((r for r in versions if self.index.by_ref[r].lang == language_of(text)), ref)
         best = hits[0].score if hits else 0.0
         named = Hit(ref, best + 2 * self.settings.quote_margin)
-        return [named, *(h for h in hits if h.ref != ref)][: max(len(hits), 1)]
+        return [named, *(h for h in hits if h.ref not in versions)][: max(len(hits), 1)]
 
     def _citation(self, ref: str, language: str) -> dict:
         unit = self.index.by_ref[ref]

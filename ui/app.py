@@ -99,6 +99,8 @@ CSS = """
 .pp-verbatim { white-space: pre-wrap; }
 .pp-text { margin: 6px 0; padding: 6px 10px; border-left: 3px solid var(--color-accent); }
 .pp-leadin { margin: 4px 0; font-size: 0.92em; }
+.pp-version { margin: 6px 0 0 0; }
+.pp-version .pp-text { border-left-style: dashed; }
 .pp-ref, .pp-copy { cursor: pointer; border: 1px solid var(--border-color-primary); border-radius: 12px;
   padding: 1px 10px; margin: 2px 2px; background: var(--background-fill-primary); font-size: 0.9em; }
 .pp-ref { color: var(--link-text-color); }

@@ -34,6 +34,9 @@ LABELS: dict[str, dict[str, str]] = {
         "label_zh": "Citation (Chinese)",
         "lead_in": "Lead-in (parent)",
         "links": "Cross-references",
+        "version": "{language} version",
+        "language_en": "English",
+        "language_zh": "Chinese",
         "copy": "Copy",
         "copy_answer": "Copy the answer",
         "copied": "Copied",
@@ -88,6 +91,9 @@ LABELS: dict[str, dict[str, str]] = {
         "label_zh": "引注（中文）",
         "lead_in": "上级段落引语",
         "links": "交叉引用",
+        "version": "{language}文本",
+        "language_en": "英文",
+        "language_zh": "中文",
         "copy": "复制",
         "copy_answer": "复制回答",
         "copied": "已复制",
@@ -131,6 +137,11 @@ def t(lang: str, key: str, **fields: str) -> str:
     """The label ``key`` in ``lang`` (English when the language is unknown)."""
     text = LABELS.get(lang, LABELS["en"])[key]
     return text.format(**fields) if fields else text
+
+
+def language_name(lang: str, code: str) -> str:
+    """A document language's name in the interface language; its code when there is no name for it."""
+    return LABELS.get(lang, LABELS["en"]).get(f"language_{code}", code)
 
 
 def from_accept_language(header: str | None) -> str:

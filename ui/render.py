@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 
-from ui.i18n import t
+from ui.i18n import language_name, t
 
 
 def esc(value: object) -> str:
@@ -100,6 +100,12 @@ def unit_card(record: dict, lang: str, target: str, selected: bool = False) -> s
     if record.get("links"):
         links = " ".join(ref_button(link["ref"], link["labels"][lang], target) for link in record["links"])
         parts.append(f'<div class="pp-links"><span class="pp-label-name">{esc(t(lang, "links"))}</span> {links}</div>')
+    for version in record.get("versions", ()):
+        parts.append(
+            f'<div class="pp-version"><span class="pp-label-name">{esc(t(lang, "version", language=language_name(lang, version["language"])))}</span> '
+            f'{ref_button(version["ref"], version["labels"][lang], target)}'
+            f'<blockquote class="pp-text pp-verbatim" lang="{esc(version["language"])}">{esc(version["text"])}</blockquote></div>'
+        )
     parts.append("</div>")
     return "".join(parts)
 
