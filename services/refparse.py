@@ -479,7 +479,7 @@ def nearest(parsed: ParsedRef, existing: list[str], n: int = 5) -> list[str]:
         out.extend(r for r in ranked.pop(parsed.doc) if r not in out)
     lists = list(ranked.values())
     for i in range(max((len(x) for x in lists), default=0)):
-        out.extend(x[i] for x in lists if i < len(x))
+        out.extend(x[i] for x in lists if i < len(x) and x[i] not in out)
         if len(out) >= n:
             break
     return out[:n]

@@ -195,6 +195,8 @@ def test_a_defaulted_document_gives_way_to_the_one_that_has_the_pinpoint(existin
     assert resolve(parse("Protocol, art. 18(15)(f)"), refs) is None
     assert resolve(parse("art. 25"), refs) is None  # both other treaties have an article 25
     assert nearest(parse("art. 25"), existing)[:2] == ["som-protocol:25", "untoc:25"]
+    many = nearest(parse("art. 25"), existing, n=300)
+    assert len(many) == 300 and len(set(many)) == len(many)  # listed first, not again later
 
 
 def test_resolve_without_document_needs_a_unique_match(existing):
