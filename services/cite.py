@@ -38,12 +38,12 @@ def unit_record(index: LoadedIndex, unit: Unit) -> dict:
         "links": [{"ref": ref, "labels": _labels(index.by_ref[ref])} for ref in unit.links if ref in index.by_ref],
     }
     if unit.ref in index.versions:
-        record["versions"] = [
-            {"ref": ref, "language": other.lang, "text": other.text, "labels": _labels(other)}
-            for ref in index.versions[unit.ref]
-            if (other := index.by_ref[ref])
-        ]
+        record["versions"] = [_version(index.by_ref[ref]) for ref in index.versions[unit.ref]]
     return record
+
+
+def _version(unit: Unit) -> dict:
+    return {"ref": unit.ref, "language": unit.lang, "text": unit.text, "labels": _labels(unit)}
 
 
 def _labels(unit: Unit) -> dict[str, str]:
