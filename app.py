@@ -160,8 +160,8 @@ def _render_answer(result: dict) -> str:
 
 
 def _render_cite(result: dict) -> str:
-    if "matches" in result:
-        return "\n\n".join(_render_unit(m) for m in result["matches"])
+    if "matches" in result or "units" in result:
+        return "\n\n".join(_render_unit(m) for m in result.get("matches") or result["units"])
     return _render_unit(result)
 
 

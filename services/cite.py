@@ -2,7 +2,8 @@
 
 A reference ("art. 6(3)(d)", "第8段(j)项") must name a unit exactly; when it
 names none, the caller gets ``UnknownReference`` with the nearest existing
-refs, never a guess. Anything that is not a reference is searched as a
+refs, never a guess. A range or pair ("paras. 7 (c)-(e)", "articles 6 and 7")
+names each of its units, all of which must exist. Anything that is not a reference is searched as a
 phrase and the best-matching units are returned.
 """
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from index.hybrid import LoadedIndex
 from ingest.units import Unit
-from services.refparse import nearest, parse_reference, resolve
+from services.refparse import ParsedRef, nearest, parse_reference, resolve
+from services.refrange import parse_range
 
 PHRASE_MATCHES = 5
 
@@ -51,11 +53,28 @@ def _labels(unit: Unit) -> dict[str, str]:
 
 
 def lookup_reference(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> dict | None:
-    """The unit a reference names; None when ``query`` is not a reference at all."""
+    """The unit a reference names, or ``{"query", "units"}`` for a range or pair of references
+    ("paras. 7 (c)-(e)"); None when ``query`` is not a reference at all."""
     parsed = parse_reference(query, index.docs, default_report=default_report, default_treaty=default_treaty)
     if parsed is None:
+        return _lookup_range(index, query, default_report, default_treaty)
+    return unit_record(index, index.by_ref[_resolved(index, parsed, query)])
+
+
+def _lookup_range(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> dict | None:
+    """Every unit of a range, in order; the reading whose members all exist where there are two
+    ("(i)-(v)": letters or roman numerals). One missing member makes the whole an unknown reference."""
+    readings = parse_range(query, index.docs, default_report, default_treaty)
+    if not readings:
         return None
+    existing = index.by_ref.keys()
+    members = next((r for r in readings if all(resolve(p, existing) for p in r)), readings[0])
+    refs = [_resolved(index, p, query) for p in members]
+    return {"query": query.strip(), "units": [unit_record(index, index.by_ref[ref]) for ref in refs]}
+
+
+def _resolved(index: LoadedIndex, parsed: ParsedRef, query: str) -> str:
     ref = resolve(parsed, index.by_ref.keys())  # a view: copying 100k refs into a set cost 9 ms a lookup
     if ref is None:
         raise UnknownReference(query.strip(), nearest(parsed, list(index.by_ref)))
-    return unit_record(index, index.by_ref[ref])
+    return ref

@@ -24,7 +24,7 @@ provision a question names among other words) and ``relative_reference`` (a
 follow-up's "its paragraph 2" / "(d)项" read within the provision just cited).
 
 Rejected on purpose by ``parse_reference`` (it returns ``None``): several references in one query
-("articles 6 and 7", "paras. 7 and 8"), a paragraph of a treaty without its
+("articles 6 and 7", "paras. 7 and 8": ``services.refrange`` reads those), a paragraph of a treaty without its
 article ("第3款"), malformed items ("art. 6 (bis)", "6(3)(4)"), numbers of four
 or more digits (years, symbols), and any reference-shaped text with words that
 are not a document name ("victims in paragraph 3").

@@ -255,6 +255,25 @@ def session_engine(session_settings):
     return Engine(session_settings)
 
 
+@pytest.fixture
+def app_main(monkeypatch, session_settings, session_engine):
+    """app.main, in process, over the session index, reusing the loaded session engine."""
+    import app
+
+    for name in ("PINPOINT_INDEX_DIR", "PINPOINT_CORPUS_DIR", "PINPOINT_CACHE_DIR"):
+        monkeypatch.setenv(name, str(getattr(session_settings, name.split("_", 1)[1].lower())))
+    monkeypatch.setenv("PINPOINT_EMBEDDERS", ",".join(session_settings.embedders))
+    monkeypatch.setenv("PINPOINT_BACKEND", "extractive")
+    monkeypatch.setattr(app, "_engine", lambda _settings: session_engine)
+    return app.main
+
+
+@pytest.fixture(scope="session")
+def sources(session_engine, corpus_dir) -> dict[str, str]:
+    """doc key -> the raw text of its file in the corpus (what every quote must be a span of)."""
+    return {d.key: (corpus_dir / d.file).read_text(encoding="utf-8") for d in session_engine.index.docs}
+
+
 @pytest.fixture(scope="session")
 def subset_base(tmp_path_factory, integration):
     """Report + TIP Protocol copied and ingested once: (corpus_dir, index_dir, IngestReport).

@@ -27,11 +27,6 @@ def answerer(session_engine, session_settings) -> Answerer:
     return Answerer(session_engine, session_settings)
 
 
-@pytest.fixture(scope="module")
-def sources(session_engine, corpus_dir) -> dict[str, str]:
-    return {d.key: (corpus_dir / d.file).read_text(encoding="utf-8") for d in session_engine.index.docs}
-
-
 def check_answer(engine, result: dict, language: str, sources: dict[str, str]) -> None:
     assert ANSWER_KEYS <= set(result)
     assert result["language"] == language

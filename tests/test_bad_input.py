@@ -13,7 +13,6 @@ import time
 
 import pytest
 
-import app
 from services.answer import Answerer
 from services.cite import UnknownReference
 from services.engine import QuestionError
@@ -30,14 +29,8 @@ def answerer(session_engine, session_settings):
 
 
 @pytest.fixture
-def cli(monkeypatch, session_settings, session_engine):
-    """app.main over the session index, reusing the loaded session engine."""
-    for name in ("PINPOINT_INDEX_DIR", "PINPOINT_CORPUS_DIR", "PINPOINT_CACHE_DIR"):
-        monkeypatch.setenv(name, str(getattr(session_settings, name.split("_", 1)[1].lower())))
-    monkeypatch.setenv("PINPOINT_EMBEDDERS", ",".join(session_settings.embedders))
-    monkeypatch.setenv("PINPOINT_BACKEND", "extractive")
-    monkeypatch.setattr(app, "_engine", lambda _settings: session_engine)
-    return app.main
+def cli(app_main):
+    return app_main
 
 
 def refs_are_real(result: dict, engine) -> None:

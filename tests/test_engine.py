@@ -14,12 +14,6 @@ from settings import get_settings
 ASK_KEYS = {"question", "language", "answer", "answerable", "citations", "retrieved"}
 
 
-@pytest.fixture(scope="module")
-def sources(session_engine, corpus_dir) -> dict[str, str]:
-    """doc key -> the raw text of its file in the corpus."""
-    return {d.key: (corpus_dir / d.file).read_text(encoding="utf-8") for d in session_engine.index.docs}
-
-
 def refs(result: dict, n: int) -> list[str]:
     return [r["ref"] for r in result["retrieved"][:n]]
 

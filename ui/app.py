@@ -227,7 +227,7 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
             recs = [record(s, r) for r in state["refs"]]
             first = recs[0] if recs else None
             return (
-                render.matches_html(state["query"], recs, lang),
+                render.matches_html(state["query"], recs, lang, "range_units" if state.get("named") else "matches"),
                 first["labels"]["en"] if first else "",
                 first["labels"]["zh"] if first else "",
                 render.neighbours_html(s.browser.neighbours(first["ref"], lang), lang) if first else "",
@@ -249,6 +249,8 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
             return {"kind": "error", "message": str(exc)}
         if "matches" in found:
             return {"kind": "matches", "query": found["query"], "refs": [m["ref"] for m in found["matches"]]}
+        if "units" in found:  # a range or pair of references: each unit it names, in order
+            return {"kind": "matches", "query": found["query"], "refs": [u["ref"] for u in found["units"]], "named": True}
         return {"kind": "unit", "ref": found["ref"]}
 
     def do_lookup(query, lang):
@@ -457,7 +459,8 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
                 raise gr.Error(str(exc)) from exc
 
         def api_cite(query: str) -> dict:
-            """A reference -> that unit (text, labels in en/zh, lead-in, links); a phrase -> best matches."""
+            """A reference -> that unit (text, labels in en/zh, lead-in, links); a range of references ->
+            {"query", "units"}; a phrase -> best matches."""
             try:
                 return live.current.engine.cite(query)
             except UnknownReference as exc:

@@ -174,10 +174,11 @@ def unknown_html(query: str, suggestions: list[tuple[str, str]], lang: str) -> s
     )
 
 
-def matches_html(query: str, matches: list[dict], lang: str) -> str:
+def matches_html(query: str, matches: list[dict], lang: str, heading: str = "matches") -> str:
+    """Several units under one heading: a phrase's best matches, or the units a range names."""
     if not matches:
         return f'<div class="pp-muted">{esc(t(lang, "no_match"))}</div>'
-    head = f'<div class="pp-h">{esc(t(lang, "matches"))}: <q>{esc(query)}</q></div>'
+    head = f'<div class="pp-h">{esc(t(lang, heading))}: <q>{esc(query)}</q></div>'
     return head + "".join(unit_card(m, lang, "lookup") for m in matches)
 
 

@@ -1,0 +1,82 @@
+"""`cite` of several units at once: ranges and pairs as UN drafting writes them ("paras. 7 (c)–(e)",
+"arts. 6-8", "articles 6 and 7", "第7段(c)至(e)项"). Each member is read as the single reference
+it stands for, and all must exist: the lookup returns exactly those units, in order, verbatim.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import settings
+from ingest.manifest import load_manifest
+from services.cite import UnknownReference
+from services.refrange import _runs, parse_range
+from ui.render import matches_html
+
+DOCS = load_manifest(settings.get_settings().corpus_dir)
+
+
+def refs(query: str) -> list[list[str]]:
+    return [[p.ref for p in reading] for reading in parse_range(query, DOCS)]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("paras. 7(c)-(e)", ["report:7(c)", "report:7(d)", "report:7(e)"]),
+        ("para. 7 (c)–(e)", ["report:7(c)", "report:7(d)", "report:7(e)"]),
+        ("第7段(c)至(e)项", ["report:7(c)", "report:7(d)", "report:7(e)"]),
+        ("paras. 7-9", ["report:7", "report:8", "report:9"]),
+        ("第7至9段", ["report:7", "report:8", "report:9"]),
+        ("arts. 6-8", ["tip-protocol:6", "tip-protocol:7", "tip-protocol:8"]),
+        ("articles 6 and 7", ["tip-protocol:6", "tip-protocol:7"]),
+        ("arts. 6 and 7 of the Smuggling Protocol", ["som-protocol:6", "som-protocol:7"]),
+        ("第6条第3款(a)至(d)项", [f"tip-protocol:6(3)({c})" for c in "abcd"]),
+        ("art. 6(3), (4)", ["tip-protocol:6(3)", "tip-protocol:6(4)"]),
+        ("art. 5(1)(a)(i)-(ii)", ["tip-protocol:5(1)(a)(i)", "tip-protocol:5(1)(a)(ii)"]),
+    ],
+)
+def test_ranges_and_pairs_name_each_member(query, expected):
+    assert refs(query) == [expected]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["7(c)", "para. 8, 2017", "victims 3-5", "1-999", "Protocol, art. 5", "7(c)-9", "free legal representation"],
+)
+def test_what_is_not_a_range(query):
+    assert parse_range(query, DOCS) == []
+
+
+def test_an_ambiguous_run_reads_both_ways():
+    assert _runs("i", "iii") == [["i", "ii", "iii"]]
+    assert _runs("i", "v") == [["i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v"], ["i", "ii", "iii", "iv", "v"]]
+    assert _runs("c", "a") == [] and _runs("1", "99") == []  # backwards; longer than a citation runs
+
+
+def test_cite_returns_every_unit_of_a_range_verbatim(session_engine, sources):
+    found = session_engine.cite("paras. 7 (c)–(e)")
+    assert [u["ref"] for u in found["units"]] == ["report:7(c)", "report:7(d)", "report:7(e)"]
+    for record in found["units"]:
+        unit = session_engine.index.by_ref[record["ref"]]
+        assert record["text"] == unit.text and record["text"] in sources[unit.doc]
+        assert record["labels"] == {"en": unit.label_en, "zh": unit.label_zh}
+    html = matches_html(found["query"], found["units"], "en", "range_units")
+    assert "Units the reference names" in html and html.count('class="pp-card" data-unit=') == 3
+
+
+def test_a_range_with_a_missing_member_is_an_unknown_reference(session_engine):
+    with pytest.raises(UnknownReference) as caught:
+        session_engine.cite("paras. 7(h)-(l)")  # paragraph 7 stops at (j)
+    assert caught.value.suggestions and "report:7(j)" in caught.value.suggestions
+
+
+def test_cli_cite_prints_the_units_of_a_range(app_main, capsys):
+    assert app_main(["cite", "第6条第3款(a)至(d)项", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [u["ref"] for u in found["units"]] == [f"tip-protocol:6(3)({c})" for c in "abcd"]
+    assert app_main(["cite", "arts. 6 and 7"]) == 0
+    out = capsys.readouterr().out
+    assert "Trafficking in Persons Protocol, art. 6" in out and "Trafficking in Persons Protocol, art. 7" in out
