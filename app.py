@@ -161,7 +161,7 @@ def _render_answer(result: dict) -> str:
 
 def _render_cite(result: dict) -> str:
     if "matches" in result or "units" in result:
-        return "\n\n".join(_render_unit(m) for m in result.get("matches") or result["units"])
+        return "\n\n".join(_render_unit(m) for m in result["matches" if "matches" in result else "units"])
     return _render_unit(result)
 
 

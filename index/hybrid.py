@@ -24,7 +24,7 @@ from index.embeddings import make_embedder
 from index.routing import Router
 from index.text_norm import language_of
 from index.unit_store import load_units
-from index.versions import version_map
+from index.versions import in_language, version_map
 from index.windows import window_ref
 from ingest.units import Document, Unit
 from settings import Settings
@@ -286,8 +286,7 @@ def _one_per_provision(hits: list[Hit], versions: dict[str, tuple[str, ...]], by
             out.append(hit)
     for members in groups.values():
         best = max(members, key=lambda h: h.score)
-        own = [r for r in (best.ref, *versions[best.ref]) if by_ref[r].lang == qlang]
-        ref = own[0] if own else best.ref
+        ref = in_language(best.ref, versions, by_ref, qlang)
         out.append(Hit(ref, best.score, max(h.dense for h in members), max(h.lexical for h in members)))
     return out
 

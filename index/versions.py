@@ -27,8 +27,8 @@ def version_map(docs: list[Document], units: list[Unit]) -> dict[str, tuple[str,
     """
     groups: dict[str, list[str]] = {}
     for doc in docs:
-        if symbol_key(doc.symbol):
-            groups.setdefault(symbol_key(doc.symbol), []).append(doc.key)
+        if key := symbol_key(doc.symbol):
+            groups.setdefault(key, []).append(doc.key)
     siblings = {key: [k for k in keys if k != key] for keys in groups.values() if len(keys) > 1 for key in keys}
     if not siblings:
         return {}
@@ -39,3 +39,8 @@ def version_map(docs: list[Document], units: list[Unit]) -> dict[str, tuple[str,
         if others:
             out[unit.ref] = others
     return out
+
+
+def in_language(ref: str, versions: dict[str, tuple[str, ...]], by_ref: dict[str, Unit], lang: str) -> str:
+    """``ref`` itself when it is in ``lang``, else its version in ``lang``, else ``ref``."""
+    return next((r for r in (ref, *versions.get(ref, ())) if by_ref[r].lang == lang), ref)

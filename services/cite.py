@@ -67,14 +67,20 @@ def _lookup_range(index: LoadedIndex, query: str, default_report: str, default_t
     readings = parse_range(query, index.docs, default_report, default_treaty)
     if not readings:
         return None
-    existing = index.by_ref.keys()
-    members = next((r for r in readings if all(resolve(p, existing) for p in r)), readings[0])
-    refs = [_resolved(index, p, query) for p in members]
-    return {"query": query.strip(), "units": [unit_record(index, index.by_ref[ref]) for ref in refs]}
+    resolved = [[resolve(p, index.by_ref.keys()) for p in reading] for reading in readings]
+    for refs in resolved:
+        if all(refs):
+            return {"query": query.strip(), "units": [unit_record(index, index.by_ref[ref]) for ref in refs]}
+    missing = next(p for p, ref in zip(readings[0], resolved[0], strict=True) if ref is None)
+    raise _unknown(index, missing, query)
 
 
 def _resolved(index: LoadedIndex, parsed: ParsedRef, query: str) -> str:
     ref = resolve(parsed, index.by_ref.keys())  # a view: copying 100k refs into a set cost 9 ms a lookup
     if ref is None:
-        raise UnknownReference(query.strip(), nearest(parsed, list(index.by_ref)))
+        raise _unknown(index, parsed, query)
     return ref
+
+
+def _unknown(index: LoadedIndex, parsed: ParsedRef, query: str) -> UnknownReference:
+    return UnknownReference(query.strip(), nearest(parsed, list(index.by_ref)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from index.hybrid import Hit, HybridRetriever, LoadedIndex
 from index.text_norm import language_of
+from index.versions import in_language
 from services.cite import PHRASE_MATCHES, lookup_reference, unit_record
 from services.prompts import template
 from services.refparse import mentioned_reference, resolve
@@ -61,7 +62,7 @@ class Engine:
         the question itself (a condensed follow-up can mangle a name the user wrote correctly)."""
         text, notice = self.clean_question(question)
         language = language_of(text)
-        hits = self._named_first(text, self.retriever.search(text))
+        hits = self._named_first(text, language, self.retriever.search(text))
         missing = out_of_scope(scope_text or text, self.index.docs, self.corpus_years)
         answerable = bool(hits) and not missing and hits[0].score >= self.settings.answer_threshold
         retrieved = [{"ref": h.ref, "score": round(h.score, 4)} for h in hits]
@@ -93,7 +94,7 @@ class Engine:
         hits = self.retriever.search(text, PHRASE_MATCHES)
         return {"query": text, "matches": [unit_record(self.index, self.index.by_ref[h.ref]) for h in hits]}
 
-    def _named_first(self, text: str, hits: list[Hit]) -> list[Hit]:
+    def _named_first(self, text: str, language: str, hits: list[Hit]) -> list[Hit]:
         """A provision the question names explicitly ("What does article 6(3) require?", "第8段(j)项说了
         什么？") is what the user asked about: it goes first, whatever the similarity search made of
         the words around it, scored two quoting margins above the best hit so that the extractive
@@ -109,7 +110,7 @@ class Engine:
             return hits
         # Where the document has language versions, the provision once, in the question's language.
         versions = (ref, *self.index.versions.get(ref, ()))
-        ref = next((r for r in versions if self.index.by_ref[r].lang == language_of(text)), ref)
+        ref = in_language(ref, self.index.versions, self.index.by_ref, language)
         best = hits[0].score if hits else 0.0
         named = Hit(ref, best + 2 * self.settings.quote_margin)
         return [named, *(h for h in hits if h.ref not in versions)][: max(len(hits), 1)]

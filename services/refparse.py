@@ -189,9 +189,9 @@ def parse_reference(
 def _defaulted(pinpoint: str, kind: str, docs: list[Document], default: str) -> ParsedRef:
     """A pinpoint that names no document: ``default`` when it is of that kind, the others as alternatives."""
     same_kind = [d.key for d in docs if _kind_of(d) == kind]
-    if default.lower() not in (k.lower() for k in same_kind):
+    key = next((k for k in same_kind if k.lower() == default.lower()), None)
+    if key is None:
         return ParsedRef(None, pinpoint, kind)
-    key = next(k for k in same_kind if k.lower() == default.lower())
     return ParsedRef(key, pinpoint, kind, tuple(k for k in same_kind if k != key))
 
 

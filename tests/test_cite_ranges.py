@@ -80,3 +80,9 @@ def test_cli_cite_prints_the_units_of_a_range(app_main, capsys):
     assert app_main(["cite", "arts. 6 and 7"]) == 0
     out = capsys.readouterr().out
     assert "Trafficking in Persons Protocol, art. 6" in out and "Trafficking in Persons Protocol, art. 7" in out
+
+
+def test_cli_rendering_of_a_phrase_without_matches_is_empty_not_an_error():
+    import app
+
+    assert app._render_cite({"query": "zzz", "matches": []}) == ""
