@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run(system: System, questions: list[dict]) -> list[QuestionResult]:
+def run(system: System, questions: list[dict], ref_lang: dict[str, str]) -> list[QuestionResult]:
     """Ask every question, timing each call (the system is already warm)."""
     from eval.metrics import QuestionResult, direction_of
 
@@ -58,7 +58,7 @@ def run(system: System, questions: list[dict]) -> list[QuestionResult]:
         ms = (time.perf_counter() - t0) * 1000
         refs = list(dict.fromkeys(r for position in ranking for r in position))
         results.append(
-            QuestionResult(q["id"], q["lang"], direction_of(q.get("notes", "")), list(q["gold"]),
+            QuestionResult(q["id"], q["lang"], direction_of(q["lang"], q["gold"], ref_lang), list(q["gold"]),
                            bool(q["answerable"]), ranking, answered, ms, refs)
         )
     return results
@@ -71,13 +71,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from eval import metrics, report
     from eval.baselines import EngineSystem, build_systems
-    from eval.questions import load_set
+    from eval.questions import EvalSetError, load_set, warn_unknown_refs
     from index.build import parse_corpus
 
     settings = get_settings()
     _, units = parse_corpus(settings)
     parent_of = {u.ref: u.parent for u in units}
-    sets = [(path, load_set(path)) for path in args.set]
+    ref_lang = {u.ref: u.lang for u in units}
+    try:
+        sets = [(path, load_set(path)) for path in args.set]
+    except EvalSetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path, questions in sets:
+        warn_unknown_refs(path, questions, ref_lang)
     systems = build_systems(args.systems, settings, args.k, units)
     for system in systems:  # warm-up: first-query costs (lazy imports, caches) are not latency
         system.ask(sets[0][1][0]["question"] if sets[0][1] else "warm-up")
@@ -91,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         summaries: dict[str, dict] = {}
         per_question: dict[str, list[dict]] = {}
         for system in systems:
-            results = run(system, questions)
+            results = run(system, questions, ref_lang)
             summaries[system.name] = metrics.summarize(results, args.k, parent_of)
             # First 20 refs only: the starter's 10 chunks cover about 170, which would bloat the JSON.
             per_question[system.name] = [

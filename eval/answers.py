@@ -39,7 +39,7 @@ import settings as settings_module  # noqa: E402
 settings_module.apply_offline_defaults()
 
 from eval.metrics import hit_at, related  # noqa: E402
-from eval.questions import load_set  # noqa: E402
+from eval.questions import EvalSetError, load_set, warn_unknown_refs  # noqa: E402
 
 DEFAULT_SET = ROOT / "eval" / "sets" / "questions.jsonl"
 DEFAULT_MULTITURN = ROOT / "eval" / "sets" / "multiturn.jsonl"
@@ -62,8 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def load(path: Path, limit: int) -> list[dict]:
-    items = load_set(path)
+def load(path: Path, limit: int, asks: str = "question") -> list[dict]:
+    items = load_set(path, asks)
     return items[:limit] if limit else items
 
 
@@ -234,8 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     base = settings_module.get_settings()
     engine = Engine(base)
     sources = {d.key: (base.corpus_dir / d.file).read_text(encoding="utf-8") for d in engine.index.docs}
-    items = load(args.set, args.limit)
-    turns = load(args.multiturn, args.limit)
+    try:
+        items = load(args.set, args.limit)
+        turns = load(args.multiturn, args.limit, asks="turns")
+    except EvalSetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path, loaded in ((args.set, items), (args.multiturn, turns)):
+        warn_unknown_refs(path, loaded, engine.index.by_ref)
     runs = [run_backend(name, base, engine, items, turns, sources) for name in args.backends]
     set_name = args.set.stem
     args.out.mkdir(parents=True, exist_ok=True)

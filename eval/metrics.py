@@ -33,7 +33,7 @@ from llama_index.core.evaluation.retrieval.metrics import MRR, HitRate, Recall
 Ranking = Sequence[Sequence[str]]
 ParentMap = Mapping[str, "str | None"]
 
-# Direction rows of the report, in display order; the two-ref "+en" directions share "mixed".
+# Direction rows of the report, in display order; gold in both languages is "mixed".
 DIRECTIONS = ("zh→zh", "en→zh", "zh→en", "en→en", "mixed")
 LANGS = ("zh", "en")
 CROSS_LINGUAL = ("en→zh", "zh→en")
@@ -50,13 +50,19 @@ FLOOR_HIT_AT_5 = 0.70
 FLOOR_BASELINES = ("dense", "bm25", "fusion-rrf", "starter")
 
 
-def direction_of(notes: str) -> str:
-    """The direction row of a question from the head of its notes ("en→zh; ...")."""
-    head = notes.split(";", 1)[0].strip()
-    if head.endswith("+en"):
-        return "mixed"
-    if head.endswith("→none"):
+def direction_of(lang: str, gold: Sequence[str], ref_lang: Mapping[str, str]) -> str:
+    """The direction row of a question: its language → the language of its gold units.
+
+    Derived from the data, not from a set's notes, so that a set written elsewhere gets the
+    per-direction rows too. Gold in both languages is "mixed"; no gold is "none"; gold refs the
+    index lacks, or a question in a third language, fall in "other".
+    """
+    if not gold:
         return "none"
+    targets = {ref_lang[ref] for ref in gold if ref in ref_lang}
+    if len(targets) > 1:
+        return "mixed"
+    head = f"{lang}→{targets.pop()}" if targets else ""
     return head if head in DIRECTIONS else "other"
 
 

@@ -10,7 +10,6 @@ from eval.baselines import chunk_refs, locate
 from eval.metrics import (
     QuestionResult,
     check_targets,
-    direction_of,
     hit_at,
     mrr_at,
     recall_at,
@@ -83,12 +82,6 @@ def test_refusal_accuracy_and_halves():
     assert r["answered_when_answerable"] == pytest.approx(2 / 3)
     assert r["refused_when_unanswerable"] == pytest.approx(1 / 2)
     assert refusal([_result(True, None), _result(False, None)])["accuracy"] is None  # starter: n/a
-
-
-def test_direction_of_notes():
-    assert direction_of("en→zh; decision creating the working group") == "en→zh"
-    assert direction_of("zh→zh+en; two refs") == "mixed"
-    assert direction_of("en→none; out of scope") == "none"
 
 
 def test_summary_ignores_unanswerable_for_ranking_and_checks_targets():
