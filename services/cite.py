@@ -2,8 +2,8 @@
 
 A reference ("art. 6(3)(d)", "第8段(j)项") must name a unit exactly; when it
 names none, the caller gets ``UnknownReference`` with the nearest existing
-refs, never a guess. A range or pair ("paras. 7 (c)-(e)", "articles 6 and 7")
-names each of its units, all of which must exist. Anything that is not a reference is searched as a
+refs, never a guess. A range or pair ("paras. 7 (c)-(e)", "articles 6 and 7") or a list of
+references ("paras. 7 (c) and 8 (d)") names each of its units, all of which must exist. Anything that is not a reference is searched as a
 phrase and the best-matching units are returned.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from index.hybrid import LoadedIndex
 from ingest.units import Unit
 from services.refparse import ParsedRef, nearest, parse_reference, resolve
-from services.refrange import parse_range
+from services.refrange import parse_list, parse_range
 
 PHRASE_MATCHES = 5
 
@@ -53,8 +53,24 @@ def _labels(unit: Unit) -> dict[str, str]:
 
 
 def lookup_reference(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> dict | None:
-    """The unit a reference names, or ``{"query", "units"}`` for a range or pair of references
-    ("paras. 7 (c)-(e)"); None when ``query`` is not a reference at all."""
+    """The unit a reference names, or ``{"query", "units"}`` for a range or a list of references
+    ("paras. 7 (c)-(e)", "paras. 7 (c) and 8 (d)"); None when ``query`` is not a reference at all."""
+    found = _lookup_one(index, query, default_report, default_treaty)
+    if found is not None:
+        return found
+    parts = parse_list(query, index.docs, default_report, default_treaty)
+    if not parts:
+        return None
+    units: dict[str, dict] = {}
+    for text, report, treaty in parts:
+        record = _lookup_one(index, text, report, treaty)
+        for unit in record.get("units", [record]):  # type: ignore[union-attr]
+            units.setdefault(unit["ref"], unit)
+    return {"query": query.strip(), "units": list(units.values())}
+
+
+def _lookup_one(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> dict | None:
+    """One reference's unit, or a range's ``{"query", "units"}``; None when ``query`` is neither."""
     parsed = parse_reference(query, index.docs, default_report=default_report, default_treaty=default_treaty)
     if parsed is None:
         return _lookup_range(index, query, default_report, default_treaty)

@@ -1,10 +1,16 @@
-"""References to several units at once: "paras. 7 (c)–(e)", "arts. 6-8", "articles 6 and 7", "第7段(c)至(e)项".
+"""References to several units at once: "paras. 7 (c)–(e)", "arts. 6-8", "articles 6 and 7", "第7段(c)至(e)项",
+and lists of whole references: "paras. 7 (c) and 8 (d)", "para. 7 (d) and Protocol art. 6(3)(d)".
 
 UN drafting cites runs of sub-items and paragraphs all the time, and a drafter looking them up
 wants each unit's exact text, not a similarity search over the words. The last item of the first
 reference and the item after the dash (or "and", "至", "和", "、") are the two ends; every
 reference in between is read by ``parse_reference``, with the same document words around it, so
 a range means exactly what its members would mean one by one. Anything else is not a range.
+
+A list is read part by part, each part a reference or a range; a part that is only numbers
+("8 (d)" in "paras. 7 (c) and 8 (d)") takes the words before the previous part's number, and a
+part that names no document is read in the document a neighbouring part names ("arts. 5 and 6 (1)
+of the Convention"). One part that is not a reference makes the whole a phrase.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import re
 
 from ingest.units import Document
-from services.refparse import ROMAN_NUMERALS, ParsedRef, parse_reference
+from services.refparse import ARTICLE, PARAGRAPH, ROMAN_NUMERALS, ParsedRef, parse_reference
 
 MAX_MEMBERS = 30  # a longer run is a typo ("1-999"), not a citation
 _ITEM = r"\(\s*[0-9a-z]{1,6}\s*\)"
@@ -23,7 +29,9 @@ RANGE = re.compile(
     re.IGNORECASE,
 )
 LIST_SEPARATORS = frozenset(["and", "和", "与", "及", "、", ",", "，"])
-PLURALS = re.compile(r"\b(para|art|subpara)s\.|\b(paragraph|article|subparagraph)s\b", re.IGNORECASE)
+PLURALS = re.compile(r"\b(para|art|subpara)s(?:\.|\b)|\b(paragraph|article|subparagraph)s\b", re.IGNORECASE)
+LIST_SPLIT = re.compile(r"\s*(;|；|,|，|、|\band\b|以及|和|及|与)\s*", re.IGNORECASE)
+LEADING_WORDS = re.compile(r"^[^0-9(（第]*")
 
 
 def parse_range(
@@ -33,9 +41,9 @@ def parse_range(
 
     Usually one reading; "(i)-(v)" has two (letters i..v, roman numerals i..v), and which is meant
     depends on what exists, which the caller knows."""
-    text = PLURALS.sub(lambda m: f"{m[1]}." if m[1] else m[2], query.strip())
-    m = RANGE.match(text)
-    if m is None or m["first"].startswith("(") != m["last"].startswith("("):
+    m = RANGE.match(_singular(query))
+    # "arts. 5 and 6 (1)": the (1) is article 6's, not the range's; that is a list (parse_list)
+    if m is None or m["first"].startswith("(") != m["last"].startswith("(") or m["tail"].lstrip().startswith("("):
         return []
     first, last = _bare(m["first"]), _bare(m["last"])
     readings = [[first, last]] if m["sep"].lower() in LIST_SEPARATORS else _runs(first, last)
@@ -45,6 +53,63 @@ def parse_range(
         if all(refs) and len({(r.doc, r.kind) for r in refs}) == 1:  # type: ignore[union-attr]
             out.append(refs)
     return out  # type: ignore[return-value]
+
+
+def parse_list(
+    query: str, docs: list[Document], default_report: str = "report", default_treaty: str = "tip-protocol"
+) -> list[tuple[str, str, str]]:
+    """The parts of a list of references, each (text, default report, default treaty) to read it
+    with (a reference or a range); [] when ``query`` is not such a list."""
+    parts = _parts(_singular(query), docs, default_report, default_treaty)
+    if len(parts) < 2:
+        return []
+    for i in range(1, len(parts)):
+        if parts[i][:1].isdigit() or parts[i].startswith("("):
+            parts[i] = LEADING_WORDS.match(parts[i - 1])[0] + parts[i]
+    named = [_reading(part, docs, "", "") for part in parts]  # no defaults: a document only if named
+    out = []
+    for i, part in enumerate(parts):
+        defaults = {PARAGRAPH: default_report, ARTICLE: default_treaty}
+        reading = _reading(part, docs, default_report, default_treaty)
+        if reading is None:
+            return []
+        if named[i] is None or named[i].doc is None:
+            nearest = [named[j] for j in sorted(range(len(parts)), key=lambda j: (abs(j - i), j > i)) if j != i]
+            source = next((r for r in nearest if r is not None and r.doc and r.kind == reading.kind), None)
+            if source is not None:
+                defaults[source.kind] = source.doc
+        out.append((part, defaults[PARAGRAPH], defaults[ARTICLE]))
+    return out
+
+
+def _parts(query: str, docs: list[Document], default_report: str, default_treaty: str) -> list[str]:
+    """``query`` cut at list separators, adjacent pieces kept together while together they are
+    one reference ("article 14, paragraph 1") or one range ("paras. 7 (c)-(e)")."""
+    pieces = LIST_SPLIT.split(query.strip())  # text, separator, text, ...
+    parts: list[str] = []
+    current = pieces[0]
+    for sep, piece in zip(pieces[1::2], pieces[2::2], strict=True):
+        joined = f"{current}{sep} {piece}" if sep in (",", ";") else f"{current} {sep} {piece}"
+        if _reading(joined, docs, default_report, default_treaty) is not None:
+            current = joined
+        else:
+            parts.append(current)
+            current = piece
+    return [p for p in [*parts, current] if p.strip()]
+
+
+def _reading(text: str, docs: list[Document], default_report: str, default_treaty: str) -> ParsedRef | None:
+    """What ``text`` names, as one reference or a range's first member; None when neither."""
+    single = parse_reference(text, docs, default_report, default_treaty)
+    if single is not None:
+        return single
+    readings = parse_range(text, docs, default_report, default_treaty)
+    return readings[0][0] if readings else None
+
+
+def _singular(query: str) -> str:
+    """"paras. 7-9" as "para. 7-9": each member is read as one reference."""
+    return PLURALS.sub(lambda m: f"{m[1]}." if m[1] else m[2], query.strip())
 
 
 def _member(m: re.Match, item: str) -> str:

@@ -1,5 +1,6 @@
 """`cite` of several units at once: ranges and pairs as UN drafting writes them ("paras. 7 (c)–(e)",
-"arts. 6-8", "articles 6 and 7", "第7段(c)至(e)项"). Each member is read as the single reference
+"arts. 6-8", "articles 6 and 7", "第7段(c)至(e)项"), and lists of whole references ("paras. 7 (c)
+and 8 (d)", "para. 7 (d) and Protocol art. 6(3)(d)"). Each member is read as the single reference
 it stands for, and all must exist: the lookup returns exactly those units, in order, verbatim.
 """
 
@@ -12,7 +13,7 @@ import pytest
 import settings
 from ingest.manifest import load_manifest
 from services.cite import UnknownReference
-from services.refrange import _runs, parse_range
+from services.refrange import _runs, parse_list, parse_range
 from ui.render import matches_html
 
 DOCS = load_manifest(settings.get_settings().corpus_dir)
@@ -48,6 +49,45 @@ def test_ranges_and_pairs_name_each_member(query, expected):
 )
 def test_what_is_not_a_range(query):
     assert parse_range(query, DOCS) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("paras. 7 (c) and 8 (d)", ["report:7(c)", "report:8(d)"]),
+        ("paragraphs 7 (c), 8 (d) and 9", ["report:7(c)", "report:8(d)", "report:9"]),
+        ("第7段(c)项和第8段(d)项", ["report:7(c)", "report:8(d)"]),
+        ("第7段(c)项、第8段(d)项", ["report:7(c)", "report:8(d)"]),
+        ("art. 6(3); art. 7(1)", ["tip-protocol:6(3)", "tip-protocol:7(1)"]),
+        ("articles 6 (3) and 7 (1)", ["tip-protocol:6(3)", "tip-protocol:7(1)"]),
+        ("arts 5, 6 and 7", ["tip-protocol:5", "tip-protocol:6", "tip-protocol:7"]),
+        # a part that names no document is read in the one its neighbour names, before or after it
+        ("公约第5条和第6条", ["untoc:5", "untoc:6"]),
+        ("arts. 5 and 6 (1) of the Convention", ["untoc:5", "untoc:6(1)"]),
+        ("art. 6 of the Smuggling Protocol and art. 3", ["som-protocol:6", "som-protocol:3"]),
+        # the (1) belongs to article 6, not to both (read as a pair, this gave untoc:5(1))
+        ("Convention arts. 5 and 6(1)", ["untoc:5", "untoc:6(1)"]),
+        # each part keeps its own document
+        ("para. 7 (d) and Protocol art. 6(3)(d)", ["report:7(d)", "tip-protocol:6(3)(d)"]),
+        ("art. 6 and para. 7 of the report", ["tip-protocol:6", "report:7"]),
+        # a comma inside one reference does not split it; a range is one part
+        ("article 14, paragraph 1 and article 15", ["tip-protocol:14(1)", "tip-protocol:15"]),
+        ("paras. 7 (c)-(e) and 8 (d)", ["report:7(c)", "report:7(d)", "report:7(e)", "report:8(d)"]),
+    ],
+)
+def test_a_list_of_references_names_each_unit(session_engine, query, expected):
+    assert [u["ref"] for u in session_engine.cite(query)["units"]] == expected
+
+
+@pytest.mark.parametrize("query", ["victims and witnesses", "7(c) and victims", "2017 and 2018", "victims in 7 (c) and 8",
+                                   "article 14, paragraph 1", "trafficking, smuggling and 3"])
+def test_what_is_not_a_list(query):
+    assert parse_list(query, DOCS) == []
+
+
+def test_a_list_with_a_missing_member_names_it(session_engine):
+    with pytest.raises(UnknownReference, match="no unit 'art. 99'"):
+        session_engine.cite("para. 7(c) and art. 99")
 
 
 def test_an_ambiguous_run_reads_both_ways():
