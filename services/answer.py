@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from index.text_norm import language_of
 from services import conversation
 from services.backends import BackendError, Deadline, backend_label, build_llm, predict, stream_chat
-from services.engine import echo, quoted_refs
+from services.engine import echo
 from services.prompts import template
 from services.verify import QUOTED, StreamGate, verify
 
@@ -140,7 +140,7 @@ class Answerer:
     # --- extractive ------------------------------------------------------------------------------
 
     def _extractive(self, result: dict, language: str, traditional: bool) -> None:
-        shown = quoted_refs(result["retrieved"], self.settings)
+        shown = self.engine.quotes(result["standalone_question"], language, result["retrieved"])
         answerable = bool(result["answerable"] and shown)
         name = "extractive_lead" if answerable else "not_found"
         lead = self._prompt(language, name).format(count=len(shown))

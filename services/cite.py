@@ -55,38 +55,51 @@ def _labels(unit: Unit) -> dict[str, str]:
 def lookup_reference(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> dict | None:
     """The unit a reference names, or ``{"query", "units"}`` for a range or a list of references
     ("paras. 7 (c)-(e)", "paras. 7 (c) and 8 (d)"); None when ``query`` is not a reference at all."""
-    found = _lookup_one(index, query, default_report, default_treaty)
+    refs = named_refs(index, query, default_report, default_treaty)
+    if refs is None:
+        return None
+    if len(refs) == 1:
+        return unit_record(index, index.by_ref[refs[0]])
+    return {"query": query.strip(), "units": [unit_record(index, index.by_ref[ref]) for ref in refs]}
+
+
+def named_refs(
+    index: LoadedIndex, query: str, default_report: str, default_treaty: str, partial: bool = False
+) -> list[str] | None:
+    """The existing refs a reference, a range or a list of them names, in order and once each;
+    None when ``query`` is none of these. A member that does not exist raises UnknownReference;
+    with ``partial`` (a question, not a lookup), a part of a list that does not exist is left out."""
+    found = _one_or_range(index, query, default_report, default_treaty)
     if found is not None:
         return found
     parts = parse_list(query, index.docs, default_report, default_treaty)
     if not parts:
         return None
-    units: dict[str, dict] = {}
+    refs: list[str] = []
     for text, report, treaty in parts:
-        record = _lookup_one(index, text, report, treaty)
-        for unit in record.get("units", [record]):  # type: ignore[union-attr]
-            units.setdefault(unit["ref"], unit)
-    return {"query": query.strip(), "units": list(units.values())}
+        try:
+            refs += _one_or_range(index, text, report, treaty) or []
+        except UnknownReference:
+            if not partial:
+                raise
+    return list(dict.fromkeys(refs))
 
 
-def _lookup_one(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> dict | None:
-    """One reference's unit, or a range's ``{"query", "units"}``; None when ``query`` is neither."""
+def _one_or_range(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> list[str] | None:
+    """The ref one reference names, or every ref of a range in order; None when ``query`` is neither.
+
+    Where a range reads two ways ("(i)-(v)": letters or roman numerals), the reading whose
+    members all exist; one missing member makes the whole an unknown reference."""
     parsed = parse_reference(query, index.docs, default_report=default_report, default_treaty=default_treaty)
-    if parsed is None:
-        return _lookup_range(index, query, default_report, default_treaty)
-    return unit_record(index, index.by_ref[_resolved(index, parsed, query)])
-
-
-def _lookup_range(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> dict | None:
-    """Every unit of a range, in order; the reading whose members all exist where there are two
-    ("(i)-(v)": letters or roman numerals). One missing member makes the whole an unknown reference."""
+    if parsed is not None:
+        return [_resolved(index, parsed, query)]
     readings = parse_range(query, index.docs, default_report, default_treaty)
     if not readings:
         return None
     resolved = [[resolve(p, index.by_ref.keys()) for p in reading] for reading in readings]
     for refs in resolved:
         if all(refs):
-            return {"query": query.strip(), "units": [unit_record(index, index.by_ref[ref]) for ref in refs]}
+            return refs  # type: ignore[return-value]
     missing = next(p for p, ref in zip(readings[0], resolved[0], strict=True) if ref is None)
     raise _unknown(index, missing, query)
 

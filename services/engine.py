@@ -11,9 +11,10 @@ from __future__ import annotations
 from index.hybrid import Hit, HybridRetriever, LoadedIndex
 from index.text_norm import language_of
 from index.versions import in_language
-from services.cite import PHRASE_MATCHES, lookup_reference, unit_record
+from services.cite import PHRASE_MATCHES, UnknownReference, lookup_reference, named_refs, unit_record
 from services.prompts import template
-from services.refparse import mentioned_reference, resolve
+from services.refparse import relative_reference
+from services.refrange import MAX_MEMBERS, mentioned_spans
 from services.scope import out_of_scope, years_in
 from settings import Settings
 
@@ -62,11 +63,12 @@ class Engine:
         the question itself (a condensed follow-up can mangle a name the user wrote correctly)."""
         text, notice = self.clean_question(question)
         language = language_of(text)
-        hits = self._named_first(text, language, self.retriever.search(text))
+        named = self.named_in(text, language)
+        hits = self._named_first(named, self.retriever.search(text))
         missing = out_of_scope(scope_text or text, self.index.docs, self.corpus_years)
         answerable = bool(hits) and not missing and hits[0].score >= self.settings.answer_threshold
         retrieved = [{"ref": h.ref, "score": round(h.score, 4)} for h in hits]
-        shown = quoted_refs(retrieved, self.settings)
+        shown = named or quoted_refs(retrieved, self.settings)
         citations = [self._citation(ref, language) for ref in shown] if answerable else []
         name = "extractive_lead" if answerable else "not_found"
         lead = template(self.settings.prompts_dir, language, name).format(count=len(shown))
@@ -94,26 +96,49 @@ class Engine:
         hits = self.retriever.search(text, PHRASE_MATCHES)
         return {"query": text, "matches": [unit_record(self.index, self.index.by_ref[h.ref]) for h in hits]}
 
-    def _named_first(self, text: str, language: str, hits: list[Hit]) -> list[Hit]:
-        """A provision the question names explicitly ("What does article 6(3) require?", "第8段(j)项说了
-        什么？") is what the user asked about: it goes first, whatever the similarity search made of
-        the words around it, scored two quoting margins above the best hit so that the extractive
-        answer quotes it alone. Not in the single-retriever modes: they are the evaluation's
-        baselines, the retrievers alone."""
+    def named_in(self, text: str, language: str) -> list[str]:
+        """The provisions the question names outright, in the order it names them ("What do paras.
+        7 (c) and 8 (d) say?", "Compare article 6(3) of the Protocol with article 16 of the Smuggling
+        Protocol", "第8段(j)项说了什么？"), each once, in the question's language where the document
+        has language versions. A named provision that does not exist is left out. None in the
+        single-retriever modes: they are the evaluation's baselines, the retrievers alone."""
         if self.retriever.mode != "hybrid":
+            return []
+        routed = self.index.router.route(text)
+        report = self._default(routed, "report", self.settings.primary_report)
+        treaty = self._default(routed, "treaty", self.settings.primary_treaty)
+        refs: list[str] = []
+        for span in mentioned_spans(text, self.index.docs, report, treaty):
+            # "article 6, paragraph 3 and paragraph 4": a later paragraph of no article is the last one's
+            relative = relative_reference(span, refs[-1], self.index.by_ref) if refs else None
+            try:
+                refs += [relative] if relative else named_refs(self.index, span, report, treaty, partial=True) or []
+            except UnknownReference:
+                continue
+        named = (in_language(ref, self.index.versions, self.index.by_ref, language) for ref in refs)
+        return list(dict.fromkeys(named))[:MAX_MEMBERS]
+
+    def quotes(self, text: str, language: str, retrieved: list[dict]) -> list[str]:
+        """What an extractive answer quotes: the provisions the question names, all of them, else
+        the best units by the quoting rule (``quoted_refs``)."""
+        return self.named_in(text, language) or quoted_refs(retrieved, self.settings)
+
+    def _default(self, routed: set[str], kind: str, primary: str) -> str:
+        """The document an unnamed reference of ``kind`` means: the one of that kind the question
+        names, else the primary one; "" (none: resolved only if unique) when it names several."""
+        named = [d.key for d in self.index.docs if d.key in routed and d.kind == kind]
+        return named[0] if len(named) == 1 else ("" if named else primary)
+
+    def _named_first(self, refs: list[str], hits: list[Hit]) -> list[Hit]:
+        """The provisions a question names (``named_in``) are what the user asked about: they go
+        first, in the order named, whatever the similarity search made of the words around them,
+        scored two quoting margins above the best hit; the versions of each are dropped below."""
+        if not refs:
             return hits
-        parsed = mentioned_reference(
-            text, self.index.docs, self.index.router.route(text), self.settings.primary_report, self.settings.primary_treaty
-        )
-        ref = resolve(parsed, self.index.by_ref.keys()) if parsed else None
-        if ref is None:
-            return hits
-        # Where the document has language versions, the provision once, in the question's language.
-        versions = (ref, *self.index.versions.get(ref, ()))
-        ref = in_language(ref, self.index.versions, self.index.by_ref, language)
+        versions = {v for ref in refs for v in (ref, *self.index.versions.get(ref, ()))}
         best = hits[0].score if hits else 0.0
-        named = Hit(ref, best + 2 * self.settings.quote_margin)
-        return [named, *(h for h in hits if h.ref not in versions)][: max(len(hits), 1)]
+        named = [Hit(ref, best + 2 * self.settings.quote_margin) for ref in refs]
+        return [*named, *(h for h in hits if h.ref not in versions)][: max(len(hits), len(named))]
 
     def _citation(self, ref: str, language: str) -> dict:
         unit = self.index.by_ref[ref]

@@ -19,9 +19,10 @@ Three steps, three functions:
   tolerance ("3(1)(a)" for an article without numbered paragraphs is "3(a)").
 * ``nearest`` suggests existing refs when the named one does not exist.
 
-Two readers serve questions rather than ``cite``: ``mentioned_reference`` (the
-provision a question names among other words) and ``relative_reference`` (a
-follow-up's "its paragraph 2" / "(d)项" read within the provision just cited).
+Two helpers serve questions rather than ``cite``: ``first_explicit`` (where a reference a
+question writes out among other words starts; ``services.refrange.mentioned_spans`` reads it
+from there) and ``relative_reference`` (a follow-up's "its paragraph 2" / "(d)项" read within
+the provision just cited).
 
 Rejected on purpose by ``parse_reference`` (it returns ``None``): several references in one query
 ("articles 6 and 7", "paras. 7 and 8": ``services.refrange`` reads those), a paragraph of a treaty without its
@@ -33,7 +34,7 @@ are not a document name ("victims in paragraph 3").
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from index.text_norm import normalize
@@ -157,7 +158,7 @@ def parse_reference(
     """
     if not isinstance(query, str) or not query.strip() or len(query) > MAX_QUERY_CHARS:
         return None
-    text = COMPACT_ITEM.sub(r"\1(\2)", _prepare(query))
+    text = COMPACT_ITEM.sub(r"\1(\2)", prepare(query))
     if not text:
         return None
     by_key = {d.key.lower(): d for d in docs}
@@ -195,32 +196,6 @@ def _defaulted(pinpoint: str, kind: str, docs: list[Document], default: str) -> 
     return ParsedRef(key, pinpoint, kind, tuple(k for k in same_kind if k != key))
 
 
-def mentioned_reference(
-    question: str, docs: list[Document], named: set[str], default_report: str = "report", default_treaty: str = "tip-protocol"
-) -> ParsedRef | None:
-    """The provision a *question* names ("What does article 6, paragraph 3 of the Protocol require?",
-    "议定书第6条第3款规定了什么？"), or None.
-
-    Unlike ``parse_reference`` the rest of the text may be anything, so only explicit forms count
-    (an article or paragraph word, 第…条 / 第…段): a bare "7(c)" or "3" inside a sentence is too
-    often something else. ``named`` are the documents the question names (the index router): one
-    of the pinpoint's style decides it; none, the default; several, no document.
-    """
-    if not isinstance(question, str) or not question.strip():
-        return None
-    text = _prepare(question[: MAX_QUERY_CHARS * 5])
-    found = _find_pinpoint(text)
-    pinpoint = found.pinpoint if found is not None and found.kind is not None else None
-    if pinpoint is None:
-        return None
-    candidates = [d for d in docs if d.key in named and _kind_of(d) == found.kind]
-    if len(candidates) > 1:
-        return ParsedRef(None, pinpoint, found.kind)
-    if candidates:
-        return ParsedRef(candidates[0].key, pinpoint, found.kind)
-    return _defaulted(pinpoint, found.kind, docs, default_report if found.kind == PARAGRAPH else default_treaty)
-
-
 def relative_reference(question: str, anchor: str, existing: Collection[str]) -> str | None:
     """The provision a follow-up names relative to ``anchor``, the ref just discussed, or None.
 
@@ -231,7 +206,7 @@ def relative_reference(question: str, anchor: str, existing: Collection[str]) ->
     deepest for an item). Only what exists counts. A follow-up that names an article or a report paragraph of
     its own ("article 8", "第8段") is not relative.
     """
-    text = _prepare(question[: MAX_QUERY_CHARS * 5])
+    text = prepare(question[: MAX_QUERY_CHARS * 5])
     if any(p.search(text) for p in (EN_ARTICLE, ZH_ARTICLE, ZH_PARAGRAPH, PREAMBLE_RE)):
         return None
     doc, _, pinpoint = anchor.partition(":")
@@ -282,7 +257,7 @@ def _kind_of(doc: Document) -> str:
     return PARAGRAPH if doc.kind == "report" else ARTICLE
 
 
-def _prepare(query: str) -> str:
+def prepare(query: str) -> str:
     """Normalised for matching: simplified, half-width, lower case, Chinese numerals as digits."""
     text = normalize(query)
     text = ZH_NUMERAL.sub(lambda m: _zh_number(m[1]), text)
@@ -320,33 +295,44 @@ def _parts(*chains: str | None) -> list[str]:
 
 def _find_pinpoint(text: str) -> _Found | None:
     """The first pinpoint expression, most explicit forms first (a bare number comes last)."""
+    return next(_candidates(text), None)
+
+
+def first_explicit(text: str) -> _Found | None:
+    """The leftmost pinpoint of prepared text that is written as one (an article or paragraph word,
+    第…条 / 第…段, "preamble"), not a bare number: where a question's references start."""
+    return min((f for f in _candidates(text) if f.kind is not None), key=lambda f: f.start, default=None)
+
+
+def _candidates(text: str) -> Iterator[_Found]:
+    """The first match of each pinpoint form in ``text``, most explicit forms first."""
     m = PREAMBLE_RE.search(text)
     if m:
-        return _Found(m.start(), m.end(), PREAMBLE, (), ARTICLE)
+        yield _Found(m.start(), m.end(), PREAMBLE, (), ARTICLE)
     for m in EN_REVERSED.finditer(text):
         if m["sub"] or m["para"]:
             parts = ([m["para"]] if m["para"] else []) + _parts(m["chain"], m["sub"], m["subchain"])
-            return _Found(m.start(), m.end(), m["art"], tuple(parts), ARTICLE)
+            yield _Found(m.start(), m.end(), m["art"], tuple(parts), ARTICLE)
+            break
     m = EN_ARTICLE.search(text)
     if m:
         sub = m["sub"] if m["sub"] and m["sub"].startswith("(") else (f"({m['sub']})" if m["sub"] else None)
         parts = _parts(m["chain"]) + ([m["para"]] if m["para"] else []) + _parts(m["chain2"], sub, m["chain3"])
-        return _Found(m.start(), m.end(), m["art"], tuple(parts), ARTICLE)
+        yield _Found(m.start(), m.end(), m["art"], tuple(parts), ARTICLE)
     m = ZH_ARTICLE.search(text)
     if m:
         parts = ([m["para"]] if m["para"] else []) + _parts(m["items"])
-        return _Found(m.start(), m.end(), m["art"], tuple(parts), ARTICLE)
+        yield _Found(m.start(), m.end(), m["art"], tuple(parts), ARTICLE)
     m = ZH_PARAGRAPH.search(text)
     if m:
-        return _Found(m.start(), m.end(), m["n1"] or m["n2"], tuple(_parts(m["items"])), PARAGRAPH)
+        yield _Found(m.start(), m.end(), m["n1"] or m["n2"], tuple(_parts(m["items"])), PARAGRAPH)
     m = EN_PARAGRAPH.search(text)
     if m:
         sub = m["sub"] if m["sub"] and m["sub"].startswith("(") else (f"({m['sub']})" if m["sub"] else None)
-        return _Found(m.start(), m.end(), m["num"], tuple(_parts(m["chain"], sub, m["chain3"])), PARAGRAPH)
+        yield _Found(m.start(), m.end(), m["num"], tuple(_parts(m["chain"], sub, m["chain3"])), PARAGRAPH)
     m = BARE.search(text)
     if m:
-        return _Found(m.start(), m.end(), m["num"], tuple(_parts(m["chain"])), None)
-    return None
+        yield _Found(m.start(), m.end(), m["num"], tuple(_parts(m["chain"])), None)
 
 
 def _pinpoint(head: str, parts: list[str]) -> str | None:

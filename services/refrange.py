@@ -7,10 +7,11 @@ reference and the item after the dash (or "and", "至", "和", "、") are the tw
 reference in between is read by ``parse_reference``, with the same document words around it, so
 a range means exactly what its members would mean one by one. Anything else is not a range.
 
-A list is read part by part, each part a reference or a range; a part that is only numbers
-("8 (d)" in "paras. 7 (c) and 8 (d)") takes the words before the previous part's number, and a
-part that names no document is read in the document a neighbouring part names ("arts. 5 and 6 (1)
-of the Convention"). One part that is not a reference makes the whole a phrase.
+A list is read part by part, each part a reference or a range; a part that only continues the
+previous one takes what it leaves out from it ("8 (d)" in "paras. 7 (c) and 8 (d)", "第4款" in
+"第6条第3款和第4款", "(d)项" in "第7段(c)项和(d)项"), and a part that names no document is read in the
+document a neighbouring part names ("arts. 5 and 6 (1) of the Convention"). One part that is not
+a reference makes the whole a phrase.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from __future__ import annotations
 import re
 
 from ingest.units import Document
-from services.refparse import ARTICLE, PARAGRAPH, ROMAN_NUMERALS, ParsedRef, parse_reference
+from services.refparse import (
+    ARTICLE,
+    MAX_QUERY_CHARS,
+    PARAGRAPH,
+    ROMAN_NUMERALS,
+    ParsedRef,
+    first_explicit,
+    parse_reference,
+    prepare,
+)
 
 MAX_MEMBERS = 30  # a longer run is a typo ("1-999"), not a citation
 _ITEM = r"\(\s*[0-9a-z]{1,6}\s*\)"
@@ -32,6 +42,14 @@ LIST_SEPARATORS = frozenset(["and", "和", "与", "及", "、", ",", "，"])
 PLURALS = re.compile(r"\b(para|art|subpara)s(?:\.|\b)|\b(paragraph|article|subparagraph)s\b", re.IGNORECASE)
 LIST_SPLIT = re.compile(r"\s*(;|；|,|，|、|\band\b|以及|和|及|与)\s*", re.IGNORECASE)
 LEADING_WORDS = re.compile(r"^[^0-9(（第]*")
+LAST_ITEM = re.compile(r"\s*\(\s*[0-9a-z]{1,6}\s*\)\s*[项目]?\s*$")
+ARTICLE_HEAD = re.compile(r"^.*?(?:\bart(?:icle|\.)?\s*[0-9]{1,3}|第\s*[0-9]{1,3}\s*条)")
+ZH_PARAGRAPH_START = re.compile(r"^第\s*[0-9]{1,3}\s*款")
+EN_PARAGRAPH_START = re.compile(r"^para(?:graph|\.)?\s*[0-9]")
+NUMBERED_PARAGRAPH = re.compile(r"^[0-9]+\([0-9]")  # a pinpoint at a treaty paragraph or below: "6(3)", "6(3)(d)"
+SPAN_CHARS = 80  # how far a question's reference may run from its first pinpoint
+# Where a reference written in a question may end: after a word, a ")" or a Chinese unit marker.
+SPAN_END = re.compile(r"(?<=[a-z0-9)])(?![a-z0-9])|(?<=[条段款项目])")
 
 
 def parse_range(
@@ -60,13 +78,14 @@ def parse_list(
 ) -> list[tuple[str, str, str]]:
     """The parts of a list of references, each (text, default report, default treaty) to read it
     with (a reference or a range); [] when ``query`` is not such a list."""
-    parts = _parts(_singular(query), docs, default_report, default_treaty)
+    parts = _parts(_singular(prepare(query)), docs, default_report, default_treaty)
     if len(parts) < 2:
         return []
     for i in range(1, len(parts)):
-        if parts[i][:1].isdigit() or parts[i].startswith("("):
-            parts[i] = LEADING_WORDS.match(parts[i - 1])[0] + parts[i]
-    named = [_reading(part, docs, "", "") for part in parts]  # no defaults: a document only if named
+        own = _reading(parts[i], docs, "", "")  # no defaults: a document only if named
+        if own is None or own.doc is None:
+            parts[i] = _inherit(parts[i - 1], _reading(parts[i - 1], docs, default_report, default_treaty), parts[i])
+    named = [_reading(part, docs, "", "") for part in parts]
     out = []
     for i, part in enumerate(parts):
         defaults = {PARAGRAPH: default_report, ARTICLE: default_treaty}
@@ -80,6 +99,48 @@ def parse_list(
                 defaults[source.kind] = source.doc
         out.append((part, defaults[PARAGRAPH], defaults[ARTICLE]))
     return out
+
+
+def mentioned_spans(question: str, docs: list[Document], default_report: str, default_treaty: str) -> list[str]:
+    """The references a question writes out, in order, each the longest stretch from a pinpoint
+    written as one ("article 6", "第8段") that reads as a reference, a range or a list: "What do
+    paras. 7 (c) and 8 (d) say?" -> ["para. 7 (c) and 8 (d)"]. A bare "7(c)" or "3" in a sentence
+    starts none: it is too often something else."""
+    text = _singular(prepare(question[: MAX_QUERY_CHARS * 5]))
+    spans: list[str] = []
+    pos = 0
+    while (found := first_explicit(text[pos:])) is not None:
+        window = text[pos + found.start : pos + found.start + SPAN_CHARS]
+        shortest = found.end - found.start
+        ends = sorted({m.start() for m in SPAN_END.finditer(window) if m.start() > shortest}, reverse=True)
+        end = next((e for e in ends if _reads(window[:e], docs, default_report, default_treaty)), shortest)
+        spans.append(window[:end])
+        pos += found.start + end
+    return spans
+
+
+def _reads(text: str, docs: list[Document], default_report: str, default_treaty: str) -> bool:
+    return _reading(text, docs, default_report, default_treaty) is not None or bool(
+        parse_list(text, docs, default_report, default_treaty)
+    )
+
+
+def _inherit(previous: str, reading: ParsedRef | None, part: str) -> str:
+    """A part that only continues the previous one (``reading`` is what that one names), completed
+    from it: "8 (d)" after "para. 7 (c)" takes "para. ", "(d)项" after "第7段(c)项" takes "第7段",
+    and a treaty paragraph after a treaty paragraph is of the same article: "第4款" after
+    "第6条第3款" takes "第6条", "paragraph 4" after "article 6, paragraph 3" takes "article 6, ".
+    After a whole article, "para. 7" stays what it says (the report's)."""
+    if part[:1].isdigit():
+        return LEADING_WORDS.match(previous)[0] + part
+    if part.startswith("("):
+        return LAST_ITEM.sub("", previous) + part
+    article = ARTICLE_HEAD.match(previous) if reading and NUMBERED_PARAGRAPH.match(reading.pinpoint) else None
+    if article and ZH_PARAGRAPH_START.match(part):
+        return article[0] + part
+    if article and EN_PARAGRAPH_START.match(part):
+        return f"{article[0]}, {part}"
+    return part
 
 
 def _parts(query: str, docs: list[Document], default_report: str, default_treaty: str) -> list[str]:

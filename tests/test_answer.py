@@ -196,6 +196,13 @@ def test_follow_up_reference_is_read_relative_to_the_provision_just_cited(answer
     assert [c["ref"] for c in result["citations"]] == [expected], result["standalone_question"]
 
 
+def test_the_answer_quotes_every_provision_the_question_names(answerer, sources):
+    result = answerer.answer("What do paras. 7 (c) and 8 (d) say?")
+    assert [c["ref"] for c in result["citations"]] == ["report:7(c)", "report:8(d)"]
+    for citation in result["citations"]:
+        assert citation["quote"] in sources["report"] and citation["quote"] in result["answer"]
+
+
 def test_answerer_keeps_no_conversation_state(answerer):
     a = [{"role": "user", "content": "Who chaired the meeting?"}]
     b = [{"role": "user", "content": "How does the Protocol define a child?"}]

@@ -70,6 +70,13 @@ def test_what_is_not_a_range(query):
         # each part keeps its own document
         ("para. 7 (d) and Protocol art. 6(3)(d)", ["report:7(d)", "tip-protocol:6(3)(d)"]),
         ("art. 6 and para. 7 of the report", ["tip-protocol:6", "report:7"]),
+        # a part that only continues the previous one takes what it leaves out from it
+        ("第6条第3款和第4款", ["tip-protocol:6(3)", "tip-protocol:6(4)"]),
+        ("第六条第三款、第四款", ["tip-protocol:6(3)", "tip-protocol:6(4)"]),
+        ("第7段(c)项和(d)项", ["report:7(c)", "report:7(d)"]),
+        ("article 6, paragraph 3 and paragraph 4", ["tip-protocol:6(3)", "tip-protocol:6(4)"]),
+        # after a whole article, "para. 7" is the report's, as it would be alone
+        ("art. 6 and para. 7", ["tip-protocol:6", "report:7"]),
         # a comma inside one reference does not split it; a range is one part
         ("article 14, paragraph 1 and article 15", ["tip-protocol:14(1)", "tip-protocol:15"]),
         ("paras. 7 (c)-(e) and 8 (d)", ["report:7(c)", "report:7(d)", "report:7(e)", "report:8(d)"]),

@@ -96,6 +96,34 @@ def test_a_provision_named_in_the_question_comes_first_and_is_quoted_alone(sessi
     assert [c["ref"] for c in result["citations"]] == [ref]
 
 
+@pytest.mark.parametrize(
+    ("question", "refs"),
+    [
+        ("What do paras. 7 (c) and 8 (d) say?", ["report:7(c)", "report:8(d)"]),
+        ("第7段(c)项和第8段(d)项说了什么？", ["report:7(c)", "report:8(d)"]),
+        ("Compare article 6(3) of the Protocol with article 16 of the Smuggling Protocol",
+         ["tip-protocol:6(3)", "som-protocol:16"]),
+        ("What do arts. 6-8 say?", ["tip-protocol:6", "tip-protocol:7", "tip-protocol:8"]),
+        ("議定書第6條第3款和第7條第1款有什麼規定？", ["tip-protocol:6(3)", "tip-protocol:7(1)"]),
+        # a later paragraph of no article is read in the article just named
+        ("What do article 6, paragraph 3 and paragraph 4 require?", ["tip-protocol:6(3)", "tip-protocol:6(4)"]),
+        # one of the two does not exist: the other is still quoted
+        ("What do article 6(3) and article 45 say?", ["tip-protocol:6(3)"]),
+    ],
+)
+def test_every_provision_the_question_names_comes_first_in_order_and_is_quoted(session_engine, question, refs):
+    result = session_engine.ask(question)
+    assert [r["ref"] for r in result["retrieved"][: len(refs)]] == refs
+    assert [c["ref"] for c in result["citations"]] == refs
+
+
+def test_several_named_documents_leave_an_unnamed_reference_undecided(session_engine):
+    """Both protocols are named and "article 9" is not said to be either one's: which is meant
+    cannot be told, so neither is put first (both have an article 9)."""
+    question = "Is article 9 the same in the Trafficking Protocol and the Smuggling Protocol?"
+    assert session_engine.named_in(question, "en") == []
+
+
 def test_a_named_provision_that_does_not_exist_changes_nothing(session_engine):
     question = "What does article 45 of the Protocol say about victims?"
     plain = session_engine.retriever.search(question)
