@@ -160,8 +160,11 @@ def _render_answer(result: dict) -> str:
 
 
 def _render_cite(result: dict) -> str:
-    if "matches" in result or "units" in result:
-        return "\n\n".join(_render_unit(m) for m in result["matches" if "matches" in result else "units"])
+    if "matches" in result:
+        return "\n\n".join(_render_unit(m) for m in result["matches"])
+    if "units" in result:
+        cited = f"{result['labels']['en']}\n{result['labels']['zh']}"
+        return "\n\n".join([cited, *(_render_unit(u) for u in result["units"])])
     return _render_unit(result)
 
 

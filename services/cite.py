@@ -10,6 +10,7 @@ phrase and the best-matching units are returned.
 from __future__ import annotations
 
 from index.hybrid import LoadedIndex
+from ingest.labels import labels_of_many
 from ingest.units import Unit
 from services.refparse import ParsedRef, nearest, parse_reference, resolve
 from services.refrange import parse_list, parse_range
@@ -53,14 +54,24 @@ def _labels(unit: Unit) -> dict[str, str]:
 
 
 def lookup_reference(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> dict | None:
-    """The unit a reference names, or ``{"query", "units"}`` for a range or a list of references
+    """The unit a reference names, or ``{"query", "labels", "units"}`` for a range or a list of references
     ("paras. 7 (c)-(e)", "paras. 7 (c) and 8 (d)"); None when ``query`` is not a reference at all."""
     refs = named_refs(index, query, default_report, default_treaty)
     if refs is None:
         return None
     if len(refs) == 1:
         return unit_record(index, index.by_ref[refs[0]])
-    return {"query": query.strip(), "units": [unit_record(index, index.by_ref[ref]) for ref in refs]}
+    return {
+        "query": query.strip(),
+        "labels": joint_labels(index, refs),
+        "units": [unit_record(index, index.by_ref[ref]) for ref in refs],
+    }
+
+
+def joint_labels(index: LoadedIndex, refs: list[str]) -> dict[str, str]:
+    """One ready-to-paste citation of several units, in both languages ("…, art. 6, paras. 3 and 4")."""
+    en, zh = labels_of_many([(index.doc_by_key[index.by_ref[r].doc], index.by_ref[r].pinpoint) for r in refs])
+    return {"en": en, "zh": zh}
 
 
 def named_refs(

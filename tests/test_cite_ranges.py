@@ -110,6 +110,7 @@ def test_cite_returns_every_unit_of_a_range_verbatim(session_engine, sources):
         unit = session_engine.index.by_ref[record["ref"]]
         assert record["text"] == unit.text and record["text"] in sources[unit.doc]
         assert record["labels"] == {"en": unit.label_en, "zh": unit.label_zh}
+    assert found["labels"] == {"en": "CTOC/COP/WG.4/2017/4, para. 7 (c)–(e)", "zh": "CTOC/COP/WG.4/2017/4，第7段(c)至(e)项"}
     html = matches_html(found["query"], found["units"], "en", "range_units")
     assert "Units the reference names" in html and html.count('class="pp-card" data-unit=') == 3
 
@@ -126,7 +127,8 @@ def test_cli_cite_prints_the_units_of_a_range(app_main, capsys):
     assert [u["ref"] for u in found["units"]] == [f"tip-protocol:6(3)({c})" for c in "abcd"]
     assert app_main(["cite", "arts. 6 and 7"]) == 0
     out = capsys.readouterr().out
-    assert "Trafficking in Persons Protocol, art. 6" in out and "Trafficking in Persons Protocol, art. 7" in out
+    assert out.startswith("Trafficking in Persons Protocol, arts. 6 and 7\n《贩运人口议定书》第6条和第7条\n")
+    assert "Trafficking in Persons Protocol, art. 6\n" in out and "Trafficking in Persons Protocol, art. 7\n" in out
 
 
 def test_cli_rendering_of_a_phrase_without_matches_is_empty_not_an_error():

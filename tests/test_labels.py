@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.crossrefs import find_links, resolve_alias
-from ingest.labels import label_en, label_zh, split_pinpoint
+from ingest.labels import label_en, label_zh, labels_of_many, split_pinpoint
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,42 @@ def test_every_label_is_derived_from_its_ref(corpus_units, docs):
             assert unit.label_en == label_en(docs[key], unit.pinpoint)
             assert unit.label_zh == label_zh(docs[key], unit.pinpoint)
             assert unit.label_en.startswith(docs[key].short_en + ", ")
+
+
+JOINT = [
+    ([("report", "7(c)"), ("report", "7(d)"), ("report", "7(e)")],
+     "CTOC/COP/WG.4/2017/4, para. 7 (c)–(e)", "CTOC/COP/WG.4/2017/4，第7段(c)至(e)项"),
+    ([("report", "7(c)"), ("report", "8(d)")],
+     "CTOC/COP/WG.4/2017/4, paras. 7 (c) and 8 (d)", "CTOC/COP/WG.4/2017/4，第7段(c)项和第8段(d)项"),
+    ([("report", "7"), ("report", "8"), ("report", "9")], "CTOC/COP/WG.4/2017/4, paras. 7–9", "CTOC/COP/WG.4/2017/4，第7至9段"),
+    ([("report", "25"), ("report", "26")], "CTOC/COP/WG.4/2017/4, paras. 25 and 26", "CTOC/COP/WG.4/2017/4，第25段和第26段"),
+    ([("tip-protocol", "6(3)"), ("tip-protocol", "6(4)")],
+     "Trafficking in Persons Protocol, art. 6, paras. 3 and 4", "《贩运人口议定书》第6条第3款和第4款"),
+    ([("tip-protocol", "5"), ("tip-protocol", "6"), ("tip-protocol", "7")],
+     "Trafficking in Persons Protocol, arts. 5–7", "《贩运人口议定书》第5至7条"),
+    ([("tip-protocol", "5"), ("tip-protocol", "7")],
+     "Trafficking in Persons Protocol, arts. 5 and 7", "《贩运人口议定书》第5条和第7条"),
+    ([("tip-protocol", f"6(3)({c})") for c in "abcd"],
+     "Trafficking in Persons Protocol, art. 6, para. 3 (a)–(d)", "《贩运人口议定书》第6条第3款(a)至(d)项"),
+    ([("tip-protocol", "3(a)"), ("tip-protocol", "3(c)")],
+     "Trafficking in Persons Protocol, art. 3 (a) and (c)", "《贩运人口议定书》第3条(a)项和(c)项"),
+    ([("untoc", "5(1)(a)(i)"), ("untoc", "5(1)(a)(ii)")],
+     "Organized Crime Convention, art. 5, para. 1 (a) (i) and (ii)", "《有组织犯罪公约》第5条第1款(a)项第(i)目和第(ii)目"),
+    # not members of one provision: each by its own label, the document named once
+    ([("tip-protocol", "6(3)"), ("tip-protocol", "7(1)")],
+     "Trafficking in Persons Protocol, art. 6, para. 3 and art. 7, para. 1", "《贩运人口议定书》第6条第3款和第7条第1款"),
+    # the order named is kept: 8 (d) before 7 (c) is no range
+    ([("report", "8(d)"), ("report", "7(c)")],
+     "CTOC/COP/WG.4/2017/4, paras. 8 (d) and 7 (c)", "CTOC/COP/WG.4/2017/4，第8段(d)项和第7段(c)项"),
+    ([("report", "7(d)"), ("tip-protocol", "6(3)(d)")],
+     "CTOC/COP/WG.4/2017/4, para. 7 (d); Trafficking in Persons Protocol, art. 6, para. 3 (d)",
+     "CTOC/COP/WG.4/2017/4，第7段(d)项；《贩运人口议定书》第6条第3款(d)项"),
+]
+
+
+@pytest.mark.parametrize(("units", "en", "zh"), JOINT)
+def test_units_named_together_are_cited_together(docs, units, en, zh):
+    assert labels_of_many([(docs[key], pin) for key, pin in units]) == (en, zh)
 
 
 def test_split_pinpoint():

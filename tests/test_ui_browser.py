@@ -155,6 +155,13 @@ def test_lookup_tab_verbatim_labels_neighbours(browser, url):
         page.locator('#pp-neighbours [data-ref="report:7(d)"]').click()
         page.wait_for_selector('#pp-lookup-result .pp-card[data-unit="report:7(d)"]')
         assert page.locator("#pp-outline .pp-current").get_attribute("data-ref") == "report:7(d)"  # document outline
+        query.fill("第6条第3款和第4款")  # units named together: one citation of them all in the copy boxes
+        page.locator("#pp-lookup-button").click()
+        page.wait_for_selector('#pp-lookup-result .pp-card[data-unit="tip-protocol:6(4)"]')
+        assert page.locator("#pp-label-en").locator("textarea, input").first.input_value() == (
+            "Trafficking in Persons Protocol, art. 6, paras. 3 and 4")
+        assert page.locator("#pp-label-zh").locator("textarea, input").first.input_value() == "《贩运人口议定书》第6条第3款和第4款"
+        page.screenshot(path=str(OUTPUT / "lookup-list.png"), full_page=True)
         query.fill("7(zz)")
         page.locator("#pp-lookup-button").click()
         page.wait_for_selector("#pp-lookup-result .pp-error")

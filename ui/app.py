@@ -17,7 +17,7 @@ import time
 import gradio as gr
 
 from services.answer import Answerer
-from services.cite import UnknownReference, unit_record
+from services.cite import UnknownReference, joint_labels, unit_record
 from services.engine import QuestionError
 from settings import ROOT, Settings, get_settings
 from ui import render
@@ -226,10 +226,12 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
         if state["kind"] == "matches":
             recs = [record(s, r) for r in state["refs"]]
             first = recs[0] if recs else None
+            # units named together are cited together; a phrase's best match is cited alone
+            labels = joint_labels(s.engine.index, state["refs"]) if state.get("named") else (first or {}).get("labels")
             return (
                 render.matches_html(state["query"], recs, lang, "range_units" if state.get("named") else "matches"),
-                first["labels"]["en"] if first else "",
-                first["labels"]["zh"] if first else "",
+                labels["en"] if labels else "",
+                labels["zh"] if labels else "",
                 render.neighbours_html(s.browser.neighbours(first["ref"], lang), lang) if first else "",
             )
         if state["kind"] == "unknown":
@@ -460,7 +462,7 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
 
         def api_cite(query: str) -> dict:
             """A reference -> that unit (text, labels in en/zh, lead-in, links); a range of references ->
-            {"query", "units"}; a phrase -> best matches."""
+            {"query", "labels" (one citation of them all), "units"}; a phrase -> best matches."""
             try:
                 return live.current.engine.cite(query)
             except UnknownReference as exc:
