@@ -3,8 +3,9 @@
 A reference ("art. 6(3)(d)", "第8段(j)项") must name a unit exactly; when it
 names none, the caller gets ``UnknownReference`` with the nearest existing
 refs, never a guess. A range or pair ("paras. 7 (c)-(e)", "articles 6 and 7") or a list of
-references ("paras. 7 (c) and 8 (d)") names each of its units, all of which must exist. Anything that is not a reference is searched as a
-phrase and the best-matching units are returned.
+references ("paras. 7 (c) and 8 (d)") names each of its units, all of which must exist, and gets
+one citation of them all. Anything that is not a reference is searched as a phrase and the
+best-matching units are returned.
 """
 
 from __future__ import annotations
