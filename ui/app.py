@@ -251,7 +251,7 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
             return {"kind": "error", "message": str(exc)}
         if "matches" in found:
             return {"kind": "matches", "query": found["query"], "refs": [m["ref"] for m in found["matches"]]}
-        if "units" in found:  # a range or pair of references: each unit it names, in order
+        if "units" in found:  # a range or list of references: each unit it names, in order
             return {"kind": "matches", "query": found["query"], "refs": [u["ref"] for u in found["units"]], "named": True}
         return {"kind": "unit", "ref": found["ref"]}
 
@@ -461,7 +461,7 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
                 raise gr.Error(str(exc)) from exc
 
         def api_cite(query: str) -> dict:
-            """A reference -> that unit (text, labels in en/zh, lead-in, links); a range of references ->
+            """A reference -> that unit (text, labels in en/zh, lead-in, links); a range or list of references ->
             {"query", "labels" (one citation of them all), "units"}; a phrase -> best matches."""
             try:
                 return live.current.engine.cite(query)
