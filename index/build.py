@@ -26,11 +26,12 @@ from index.embed_cache import EmbeddingCache, text_key
 from index.embeddings import make_embedder, model_id
 from index.lexicon import build_lexicon, read_glossary
 from index.text_norm import add_words
-from index.unit_store import save_units
-from index.windows import embedding_texts, own_texts, window_id
+from index.unit_store import save_renderings, save_units
+from index.windows import embedding_texts, window_id
 from ingest.manifest import load_manifest
 from ingest.parse import parse_document
-from ingest.units import Document, Unit
+from ingest.renderings import collect_renderings
+from ingest.units import Document, Unit, own_texts
 from settings import Settings
 
 # Windows per Chroma add: each slice's nodes and vectors are made, stored and dropped before the next slice,
@@ -49,6 +50,8 @@ class IngestReport:
     documents: dict[str, int] = field(default_factory=dict)
     computed: int = 0  # distinct window texts the model embedded in this run (the rest of `embedded` were cached)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step: parse, embed <model>, bm25, ...
+    renderings: int = 0  # units with a rendering in the other language
+    warnings: list[str] = field(default_factory=list)  # for the user: stale or missing renderings
 
 
 class _Laps:
@@ -80,6 +83,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
         glossary = read_glossary(settings.glossary_path)
         add_words([zh for _, zh in glossary])
         docs, units = parse_corpus(settings)
+        renderings, warnings = collect_renderings(settings.renderings_dir, docs, units)
         laps.lap("parse")
         previous = None if rebuild else generations.current_generation(settings.index_dir)
         folder = generations.new_generation(settings.index_dir)
@@ -100,6 +104,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
             laps.lap("lexicon")
             lexical.save(folder)
             save_units(folder, units)
+            save_renderings(folder, renderings)
             laps.lap("save")
             meta = {
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -116,7 +121,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
         generations.prune(settings.index_dir)
         laps.lap("publish")
     return IngestReport(folder.name, len(units), embedded, reused, time.perf_counter() - started, meta["documents"],
-                        computed, laps.seconds)
+                        computed, laps.seconds, len(renderings), warnings)
 
 
 def _lexical_text(unit: Unit) -> str:

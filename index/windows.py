@@ -69,16 +69,3 @@ def embedding_texts(unit: Unit, own_text: str, doc_name: str, max_tokens: int) -
     """
     prefix = context_line(unit, doc_name)
     return [f"{prefix}\n{w}" for w in windows(own_text, max_tokens)]
-
-
-def own_texts(units: list[Unit]) -> dict[str, str]:
-    """Each unit's text before its first sub-unit (the whole text for a leaf)."""
-    by_ref = {u.ref: u for u in units}
-    out = {}
-    for unit in units:
-        if unit.children:
-            first = by_ref[unit.children[0]]
-            out[unit.ref] = unit.text[: first.start - unit.start].rstrip()
-        else:
-            out[unit.ref] = unit.text
-    return out

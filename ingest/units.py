@@ -102,3 +102,17 @@ def content_hash(*parts: str) -> str:
         digest.update(part.encode("utf-8"))
         digest.update(b"\x00")
     return digest.hexdigest()[:16]
+
+
+def own_texts(units: list[Unit]) -> dict[str, str]:
+    """Each unit's text before its first sub-unit (the whole text for a leaf): what is its own and
+    not its sub-units' (embedded once, rendered once)."""
+    by_ref = {u.ref: u for u in units}
+    out = {}
+    for unit in units:
+        if unit.children:
+            first = by_ref[unit.children[0]]
+            out[unit.ref] = unit.text[: first.start - unit.start].rstrip()
+        else:
+            out[unit.ref] = unit.text
+    return out
