@@ -29,6 +29,10 @@ def _env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, str(default)))
 
 
+def _env_list(name: str, default: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in _env(name, default).split(",") if item.strip())
+
+
 def _env_weights(name: str, default: str) -> tuple[tuple[str, float], ...]:
     """ "use=1,e5=3" -> (("use", 1.0), ("e5", 3.0)): pairs, not a dict, so Settings stays hashable."""
     out = []
@@ -78,6 +82,10 @@ class Settings:
     paraphrases_path: Path = field(
         default_factory=lambda: Path(_env("PINPOINT_PARAPHRASES", str(ROOT / "data" / "paraphrases.tsv")))
     )
+    # Unofficial translations of each unit into the other language (ingest/renderings.py).
+    renderings_dir: Path = field(
+        default_factory=lambda: Path(_env("PINPOINT_RENDERINGS_DIR", str(ROOT / "data" / "renderings")))
+    )
     prompts_dir: Path = field(default_factory=lambda: Path(_env("PINPOINT_PROMPTS_DIR", str(ROOT / "prompts"))))
     cache_dir: Path = field(
         default_factory=lambda: Path(_env("PINPOINT_CACHE_DIR", str(Path.home() / ".cache" / "pinpoint")))
@@ -85,14 +93,10 @@ class Settings:
     chroma_url: str = field(default_factory=lambda: _env("PINPOINT_CHROMA_URL", ""))
     collection_prefix: str = field(default_factory=lambda: _env("PINPOINT_COLLECTION", "pinpoint"))
     # Dense models, comma-separated: "use" (multilingual USE v3) and/or "e5" (multilingual-e5-small).
-    embedders: tuple[str, ...] = field(
-        default_factory=lambda: tuple(m.strip() for m in _env("PINPOINT_EMBEDDERS", "use,e5").split(",") if m.strip())
-    )
+    embedders: tuple[str, ...] = field(default_factory=lambda: _env_list("PINPOINT_EMBEDDERS", "use,e5"))
     # Embedders that only score units in the question's language (e5 is blind across languages).
     same_language_embedders: tuple[str, ...] = field(
-        default_factory=lambda: tuple(
-            m.strip() for m in _env("PINPOINT_SAME_LANGUAGE_EMBEDDERS", "e5").split(",") if m.strip()
-        )
+        default_factory=lambda: _env_list("PINPOINT_SAME_LANGUAGE_EMBEDDERS", "e5")
     )
     # Weight of each embedder's runs in the dense fusion (index/hybrid.py, _fuse_dense); unlisted: 1.
     embedder_weights: tuple[tuple[str, float], ...] = field(
@@ -128,9 +132,15 @@ class Settings:
     top_k: int = field(default_factory=lambda: _env_int("PINPOINT_TOP_K", 10))
     # A dense run's scores are rescaled between its best and its dense_floor_rank-th best (index/hybrid.py).
     dense_floor_rank: int = field(default_factory=lambda: _env_int("PINPOINT_DENSE_FLOOR_RANK", 20))
-    # Fusion weights of the lexical side when query and unit share / do not share a language.
-    bm25_weight_same: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_SAME", 0.6))
-    bm25_weight_cross: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT_CROSS", 0.6))
+    # Retrieval's named steps (index/hybrid.py): "bm25" (the lexical run), "translate" (the query's
+    # word-by-word translation for BM25 and the language-scoped dense runs), "expand" (the treaties'
+    # wording for plain phrases), then the post-passes "route", "parent", "versions", "lift" (index/
+    # passes.py) and "named" (services/engine.py). The dense runs are `embedders`.
+    retrieval_steps: tuple[str, ...] = field(
+        default_factory=lambda: _env_list("PINPOINT_RETRIEVAL_STEPS", "bm25,translate,expand,route,parent,versions,lift,named")
+    )
+    # Fusion weight of the lexical side (index/fusion.py).
+    bm25_weight: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT", 0.6))
     # Added to the fused score of units of a document the question names or concerns.
     route_boost: float = field(default_factory=lambda: _env_float("PINPOINT_ROUTE_BOOST", 0.6))
     # Multiplies the fused score of a unit that has sub-units: the sub-unit is the more exact citation.
@@ -187,6 +197,25 @@ class Settings:
     # How often a running server looks for an index generation published by a later ingest, and
     # serves it once loaded; 0: never (serve what was loaded at start).
     reload_seconds: float = field(default_factory=lambda: _env_float("PINPOINT_RELOAD_SECONDS", 5.0))
+    # --- models (index/model_install.py, `python app.py models`) -----------------------------------
+    # Where installed models live, one folder per model, each published whole by one rename. It
+    # follows PINPOINT_CACHE_DIR (read again here, as scale_dir does: a field cannot see another).
+    models_dir: Path = field(
+        default_factory=lambda: Path(
+            _env(
+                "PINPOINT_MODELS_DIR",
+                str(Path(_env("PINPOINT_CACHE_DIR", str(Path.home() / ".cache" / "pinpoint"))) / "models"),
+            )
+        )
+    )
+    # Which ONNX graph of EmbeddingGemma the install writes: "int8" (onnxruntime's dynamic
+    # quantization, about a quarter of the size) or "fp32" (the checkpoint's own precision).
+    gemma_precision: str = field(default_factory=lambda: _env("PINPOINT_GEMMA_PRECISION", "int8").strip().lower())
+    # Keep the verified safetensors weights after conversion (1.2 GB the runtime never reads; only
+    # worth it to convert again without fetching). `models --keep-weights` asks for it once.
+    model_keep_weights: bool = field(
+        default_factory=lambda: _env("PINPOINT_MODEL_KEEP_WEIGHTS", "0").strip().lower() in ("1", "true", "yes")
+    )
 
     @property
     def primary_treaty(self) -> str:

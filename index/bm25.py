@@ -53,14 +53,16 @@ class LexicalIndex:
         add_words(lexicon.user_words)
         return cls(bm25s.BM25.load(str(folder / "bm25")), lexicon)
 
-    def scores(self, query: str, translate: bool = True) -> np.ndarray:
-        """BM25 of the query's own tokens plus down-weighted translated tokens."""
+    def scores(self, query: str, translate: bool = True, expand: bool = True) -> np.ndarray:
+        """BM25 of the query's own tokens plus down-weighted extra tokens: the query's translations
+        (``translate``) and the treaties' wording for its plain phrases, in both languages (``expand``)."""
         own = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
         result = self._bm25.get_scores(own) if own else np.zeros(self._bm25.scores["num_docs"], dtype=np.float32)
+        expansion = self.lexicon.expand(query) if expand else ""
+        extra = tokenize(expansion) if expansion else []
         if translate:
-            expansion = self.lexicon.expand(query)
-            extra = self.lexicon.translate(query) + tokenize(expansion) + self.lexicon.translate(expansion)
-            extra = [t for t in extra if t in self._bm25.vocab_dict]
-            if extra:
-                result = result + TRANSLATION_WEIGHT * self._bm25.get_scores(extra)
+            extra += self.lexicon.translate(query) + (self.lexicon.translate(expansion) if expansion else [])
+        extra = [t for t in extra if t in self._bm25.vocab_dict]
+        if extra:
+            result = result + TRANSLATION_WEIGHT * self._bm25.get_scores(extra)
         return result

@@ -101,8 +101,9 @@ class Engine:
         7 (c) and 8 (d) say?", "Compare article 6(3) of the Protocol with article 16 of the Smuggling
         Protocol", "第8段(j)项说了什么？"), each once, in the question's language where the document
         has language versions. A named provision that does not exist is left out. None in the
-        single-retriever modes: they are the evaluation's baselines, the retrievers alone."""
-        if self.retriever.mode != "hybrid":
+        single-retriever modes (the evaluation's baselines, the retrievers alone) or without the
+        "named" step."""
+        if not self.retriever.has("named"):
             return []
         routed = self.index.router.route(text)
         report = self._default(routed, "report", self.settings.primary_report)

@@ -18,6 +18,7 @@ from conftest import settings_for
 
 from index import generations
 from index.chroma_store import make_client
+from index.fusion import OTHER, SAME
 from index.hybrid import HybridRetriever, LoadedIndex
 
 MANIFEST = """
@@ -85,9 +86,9 @@ def test_parallel_dense_runs_rank_exactly_as_sequential_ones(two_model_index, in
     runs: list[tuple[str, str]] = []
     record = HybridRetriever._run
 
-    def spy(self, name, text, n, where):
+    def spy(self, run, name, text, n, scope, qlang):
         runs.append((name, threading.current_thread().name))
-        return record(self, name, text, n, where)
+        return record(self, run, name, text, n, scope, qlang)
 
     monkeypatch.setattr(HybridRetriever, "_run", spy)
     for question in QUESTIONS:
@@ -166,15 +167,16 @@ def test_language_filter_applied_after_the_query_gives_chromas_filtered_run(two_
     chroma_filtered._nearest = lambda store, vector, k, where: query(store, vector, k, where)
     paths = set()
     for question in QUESTIONS:
-        for where in ({"lang": "en"}, {"lang": "zh"}, {"lang": {"$ne": "en"}}):
+        for scope, qlang in ((SAME, "en"), (SAME, "zh"), (OTHER, "en")):
             for n in (*range(1, 9), 50):
                 calls.clear()
                 hybrid._nearest_units = counting
                 try:
-                    got = retriever._run("e5", question, n, where)
+                    got = retriever._run("e5", "e5", question, n, scope, qlang).scores
                 finally:
                     hybrid._nearest_units = query
-                assert got == chroma_filtered._run("e5", question, n, where), (question, where, n)
-                assert got and all(retriever.index.by_ref[ref].lang == "en" for ref in got) == (where == {"lang": "en"})
+                assert got == chroma_filtered._run("e5", "e5", question, n, scope, qlang).scores, (question, scope, n)
+                in_english = all(retriever.index.by_ref[ref].lang == "en" for ref in got)
+                assert got and in_english == ((scope, qlang) == (SAME, "en"))
                 paths.add(len(calls))
     assert paths == {1, 2}  # both ways were taken: filtered here, and by Chroma when too few were left

@@ -9,7 +9,8 @@ from index.embed_cache import EmbeddingCache
 from index.lexicon import Lexicon, build_lexicon, read_glossary
 from index.routing import Router
 from index.text_norm import language_of, normalize, stem, tokenize
-from index.windows import own_texts, windows
+from index.windows import windows
+from ingest.units import own_texts
 from services.scope import known_instrument, out_of_scope, years_in
 from settings import ROOT
 
@@ -73,7 +74,7 @@ def test_bm25_finds_the_treaty_wording_for_a_plain_question():
     lexical = LexicalIndex.build(texts)
     lexical.lexicon = build_lexicon([], lexical.vocab, [("pull out", "denounce denunciation")])
     question = "Can a country pull out?"
-    assert lexical.scores(question, translate=False)[0] == 0  # no word in common
+    assert lexical.scores(question, translate=False, expand=False)[0] == 0  # no word in common
     scores = lexical.scores(question)
     assert scores[0] > 0 and scores[1] == 0
 
@@ -142,30 +143,30 @@ def test_a_units_best_sub_unit_close_below_it_is_lifted_to_rank_just_ahead_of_it
     above 7 lifts nothing. A lift never lowers a score."""
     from types import SimpleNamespace
 
-    from index.hybrid import Hit, _lift_sub_units
+    from index.passes import Hit, lift_sub_units
 
     parents = {"6": "", "6(3)": "6", "6(4)": "6", "6(3)(b)": "6(3)", "7": "", "7(1)": "7", "7(2)": "7"}
     by_ref = {ref: SimpleNamespace(parent=parent) for ref, parent in parents.items()}
     scores = {"6": 1.42, "6(3)": 1.37, "6(4)": 1.36, "6(3)(b)": 1.0, "7": 1.40, "7(1)": 1.5, "7(2)": 1.35}
     hits = [Hit(ref, score) for ref, score in scores.items()]
-    _lift_sub_units(hits, by_ref, 0.1)
+    lift_sub_units(hits, by_ref, 0.1)
     assert {h.ref: h.score for h in hits} == {**scores, "6(3)": 1.42}
     # a grandparent counts too, compared with its best descendant's own score
     hits = [Hit("6", 1.05), Hit("6(3)(b)", 1.0)]
-    _lift_sub_units(hits, by_ref, 0.1)
+    lift_sub_units(hits, by_ref, 0.1)
     assert [h.score for h in hits] == [1.05, 1.05]
 
 
 def test_dense_scores_are_rescaled_between_the_best_and_the_floor_rank():
     """Best -> 1, the floor_rank-th best -> 0, lower ones clipped to 0, order kept; fewer scores than
     the floor rank scale down to the last one (min-max)."""
-    from index.hybrid import _over_floor
+    from index.fusion import over_floor
 
     scores = {f"u{i}": 0.9 - i * 0.01 for i in range(30)}  # u0 best ... u29 worst
-    scaled = _over_floor(scores, 20)
+    scaled = over_floor(scores, 20)
     assert scaled["u0"] == 1.0 and scaled["u19"] == 0.0 and scaled["u25"] == 0.0
     assert scaled["u10"] == pytest.approx(9 / 19)
-    assert _over_floor({"a": 0.8, "b": 0.7, "c": 0.6}, 20) == pytest.approx({"a": 1.0, "b": 0.5, "c": 0.0})
+    assert over_floor({"a": 0.8, "b": 0.7, "c": 0.6}, 20) == pytest.approx({"a": 1.0, "b": 0.5, "c": 0.0})
 
 
 def test_embedder_weights_are_read_from_the_environment_and_bad_ones_are_named(monkeypatch):
