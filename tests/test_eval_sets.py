@@ -33,7 +33,7 @@ def test_direction_is_derived_from_question_and_gold_languages():
 
 def test_our_sets_hand_labelled_directions_agree_with_the_derived_ones(corpus_units):
     """Every question of our three sets carries its direction in its notes, written by hand;
-    the derivation must reproduce all 252 of them."""
+    the derivation must reproduce all 372 of them."""
     ref_lang = {u.ref: u.lang for units in corpus_units.values() for u in units}
     labels = {"zh→zh+en": "mixed", "en→zh+en": "mixed", "en→none": "none", "zh→none": "none"}
     checked = 0
@@ -42,7 +42,7 @@ def test_our_sets_hand_labelled_directions_agree_with_the_derived_ones(corpus_un
             head = item["notes"].split(";", 1)[0].strip()
             assert direction_of(item["lang"], item["gold"], ref_lang) == labels.get(head, head), item["id"]
             checked += 1
-    assert checked == 252
+    assert checked == 372
 
 
 def test_a_set_in_another_shape_is_normalised(tmp_path):
