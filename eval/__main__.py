@@ -21,12 +21,20 @@ if TYPE_CHECKING:  # eval.metrics imports llama-index, which must wait for apply
 
 DEFAULT_SET = ROOT / "eval" / "sets" / "questions.jsonl"
 ALL_SYSTEMS = ("pinpoint", "dense", "bm25", "fusion-rrf", "starter", "starter-chunks")
+PER_EMBEDDER = "dense-"  # "dense-gemma": one embedder's dense run alone, a baseline of its own
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--set", action="append", type=Path, help="question set .jsonl; repeatable")
-    parser.add_argument("--systems", default=",".join(ALL_SYSTEMS), help="comma-separated: " + ",".join(ALL_SYSTEMS))
+    parser.add_argument(
+        "--systems", default="",
+        help="comma-separated: " + ",".join(ALL_SYSTEMS) + f", {PER_EMBEDDER}<embedder> (default: all, and each embedder alone)",
+    )
+    parser.add_argument(
+        "--ablate", action="store_true",
+        help="also score Pinpoint without each retrieval step (and each embedder) in turn; writes eval/reports/ablation.md",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "reports", help="report folder")
     parser.add_argument("--check", action="store_true", help="exit 1 when Pinpoint misses a target")
     parser.add_argument(
@@ -36,15 +44,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--k", type=int, default=10, help="retrieval depth; MRR and recall are @k (>= 5)")
     args = parser.parse_args(argv)
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    unknown = [s for s in args.systems if s not in ALL_SYSTEMS]
+    unknown = [s for s in args.systems if s not in ALL_SYSTEMS and not s.startswith(PER_EMBEDDER)]
     if unknown:
         parser.error(f"unknown system(s) {', '.join(unknown)}; choose from {', '.join(ALL_SYSTEMS)}")
-    if args.check and "pinpoint" not in args.systems:
-        parser.error("--check needs the pinpoint system")
+    if (args.check or args.ablate) and args.systems and "pinpoint" not in args.systems:
+        parser.error("--check and --ablate need the pinpoint system")
     if args.k < 5:
         parser.error("--k must be at least 5 (hit@5 is a headline metric)")
     args.set = args.set or [DEFAULT_SET]
     return args
+
+
+def shown_path(path: Path) -> str:
+    """A path as a report may print it: relative to the project, else the file name alone (a report
+    never names a folder of the machine it ran on)."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return path.name
 
 
 def run(system: System, questions: list[dict], ref_lang: dict[str, str]) -> list[QuestionResult]:
@@ -59,7 +76,7 @@ def run(system: System, questions: list[dict], ref_lang: dict[str, str]) -> list
         refs = list(dict.fromkeys(r for position in ranking for r in position))
         results.append(
             QuestionResult(q["id"], q["lang"], direction_of(q["lang"], q["gold"], ref_lang), list(q["gold"]),
-                           bool(q["answerable"]), ranking, answered, ms, refs)
+                           bool(q["answerable"]), ranking, answered, ms, refs, list(q["acceptable"]))
         )
     return results
 
@@ -75,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     from index.build import parse_corpus
 
     settings = get_settings()
+    if not args.systems:
+        alone = [PER_EMBEDDER + name for name in settings.embedders] if len(settings.embedders) > 1 else []
+        args.systems = [*ALL_SYSTEMS[:2], *alone, *ALL_SYSTEMS[2:]]
     _, units = parse_corpus(settings)
     parent_of = {u.ref: u.parent for u in units}
     ref_lang = {u.ref: u.lang for u in units}
@@ -85,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path, questions in sets:
         warn_unknown_refs(path, questions, ref_lang)
-    systems = build_systems(args.systems, settings, args.k, units)
+    systems = build_systems(args.systems, settings, args.k, units, ablate=args.ablate)
     for system in systems:  # warm-up: first-query costs (lazy imports, caches) are not latency
         system.ask(sets[0][1][0]["question"] if sets[0][1] else "warm-up")
     # The generation actually loaded: CURRENT can move while the evaluation runs.
@@ -93,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"systems ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
     failed = False
+    ablation: dict[str, dict[str, dict]] = {}  # set -> variant -> overall scores
     for path, questions in sets:
         set_started = time.perf_counter()
         summaries: dict[str, dict] = {}
@@ -103,15 +124,15 @@ def main(argv: list[str] | None = None) -> int:
             # First 20 refs only: the starter's 10 chunks cover about 170, which would bloat the JSON.
             per_question[system.name] = [
                 {"id": r.id, "refs": r.refs[:20], "answered": r.answered, "ms": round(r.ms, 2),
-                 "hit@5": metrics.hit_at(r.ranking, r.gold, 5) if r.gold else None,
-                 "rr": metrics.mrr_at(r.ranking, r.gold, args.k) if r.gold else None}
+                 "hit@5": metrics.hit_at(r.ranking, r.targets, 5) if r.gold else None,
+                 "rr": metrics.mrr_at(r.ranking, r.targets, args.k) if r.gold else None}
                 for r in results
             ]
         checks = metrics.check_targets(summaries["pinpoint"]) if "pinpoint" in summaries else None
         name = path.stem
         info = {
-            "set": str(path), "date": time.strftime("%Y-%m-%d %H:%M"), "questions": len(questions),
-            "answerable": sum(bool(q["gold"]) for q in questions), "index": str(loaded),
+            "set": shown_path(path), "date": time.strftime("%Y-%m-%d %H:%M"), "questions": len(questions),
+            "answerable": sum(bool(q["gold"]) for q in questions), "index": loaded.name,
             "seconds": time.perf_counter() - set_started,
         }
         print(f"\n## {name} ({len(questions)} questions)\n")
@@ -126,8 +147,14 @@ def main(argv: list[str] | None = None) -> int:
             for what, value, floor, ok in metrics.check_floor(summaries):
                 print(f"{'PASS' if ok else 'FAIL'}  floor: pinpoint {what} = {report.fmt(value)} (must be >= {floor:.3f})")
                 failed = failed or not ok
+        if args.ablate:
+            ablation[name] = {v: s["overall"] for v, s in summaries.items() if v == "pinpoint" or v.startswith("pinpoint -")}
         for written in report.write(args.out, name, info, summaries, args.k, checks, per_question):
             print(f"wrote {written}", file=sys.stderr)
+    if ablation:
+        text = report.ablation_markdown(ablation, settings)
+        print("\n" + text)
+        (args.out / "ablation.md").write_text(text, encoding="utf-8")
     print(f"\nfull run: {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 1 if failed else 0
 

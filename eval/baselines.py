@@ -120,7 +120,7 @@ class StarterSystem:
         by_file = {d.file: d.key for d in docs}
         paths = [settings.corpus_dir / d.file for d in docs]
         documents = SimpleDirectoryReader(input_files=[str(p) for p in paths]).load_data()
-        embedder = make_embedder(settings.embedders[0], settings.threads)
+        embedder = make_embedder(settings.embedders[0], settings.threads, settings)
         index = VectorStoreIndex.from_documents(documents, embed_model=embedder, transformations=[SentenceSplitter()])
         self.retriever = index.as_retriever(similarity_top_k=k)
         texts = {d.key: read_text(settings.corpus_dir / d.file) for d in docs}
@@ -167,23 +167,45 @@ class FusionSystem:
         return [[n.node.node_id] for n in self.retriever.retrieve(question)], None
 
 
-def build_systems(names: Sequence[str], settings: Settings, k: int, units: Sequence[Span]) -> list[System]:
-    """Load the index once and share it between the engine modes; build the starter in memory."""
+def ablations(settings: Settings) -> list[tuple[str, Settings]]:
+    """Pinpoint without each of its steps in turn: (variant name, settings), one per retrieval step
+    and one per embedder when there are several (`python -m eval --ablate`)."""
+    out = []
+    for step in settings.retrieval_steps:
+        steps = tuple(s for s in settings.retrieval_steps if s != step)
+        out.append((f"pinpoint -{step}", dataclasses.replace(settings, retrieval_steps=steps)))
+    if len(settings.embedders) > 1:
+        for name in settings.embedders:
+            embedders = tuple(e for e in settings.embedders if e != name)
+            out.append((f"pinpoint -dense:{name}", dataclasses.replace(settings, embedders=embedders)))
+    return out
+
+
+def build_systems(
+    names: Sequence[str], settings: Settings, k: int, units: Sequence[Span], ablate: bool = False
+) -> list[System]:
+    """Load the index once and share it between the engine modes (and the ablation variants);
+    build the starter in memory. "dense-<embedder>" is one embedder's dense run alone."""
     from index.hybrid import LoadedIndex
     from services.engine import Engine
 
     settings = dataclasses.replace(settings, top_k=k)
     modes = {"pinpoint": "hybrid", "dense": "dense", "bm25": "bm25"}
-    needs_index = any(n in modes or n == "fusion-rrf" for n in names)
+    needs_index = ablate or any(n in modes or n == "fusion-rrf" or n.startswith("dense-") for n in names)
     loaded = LoadedIndex.load(settings) if needs_index else None
     systems: list[System] = []
     for name in names:
         if name in modes:
             systems.append(EngineSystem(name, Engine(settings, modes[name], index=loaded)))
+        elif name.startswith("dense-"):
+            alone = dataclasses.replace(settings, embedders=(name.removeprefix("dense-"),))
+            systems.append(EngineSystem(name, Engine(alone, "dense", index=loaded)))
         elif name == "fusion-rrf":
             systems.append(FusionSystem(settings, loaded, k))
         elif name in ("starter", "starter-chunks"):
             systems.append(StarterSystem(settings, k, units, per_chunk=name == "starter-chunks"))
         else:
-            raise ValueError(f"unknown system {name!r}; choose from pinpoint, dense, bm25, fusion-rrf, starter, starter-chunks")
+            raise ValueError(f"unknown system {name!r}; choose from pinpoint, dense, dense-<embedder>, bm25, fusion-rrf, starter, starter-chunks")
+    if ablate:
+        systems += [EngineSystem(name, Engine(variant, "hybrid", index=loaded)) for name, variant in ablations(settings)]
     return systems

@@ -39,10 +39,14 @@ LANGS = ("zh", "en")
 CROSS_LINGUAL = ("en→zh", "zh→en")
 
 # Pinpoint's targets, checked by `python -m eval --check` (the one place they live).
+TARGET_HIT_AT_1 = 0.85  # overall hit@1
 TARGET_HIT_AT_5 = 0.95  # overall hit@5
 TARGET_CROSS_HIT_AT_5 = 0.92  # hit@5 of each cross-lingual direction
-TARGET_MRR = 0.85  # overall MRR@10
-TARGET_REFUSAL = 0.80  # refusal accuracy over all questions
+TARGET_MRR = 0.90  # overall MRR@10
+# Refusal in its two parts: an accuracy over all questions looks good while every unanswerable
+# question gets a confident answer, because the answerable ones dominate.
+TARGET_REFUSED = 0.80  # refused when unanswerable
+TARGET_ANSWERED = 0.95  # answered when answerable
 # Regression floor checked by `--floor` in CI: below the measured level, so that a change that
 # breaks retrieval fails CI while the targets above are still being worked towards.
 FLOOR_HIT_AT_5 = 0.70
@@ -119,19 +123,26 @@ class QuestionResult:
     answered: bool | None  # the system's decision; None when it makes none (starter)
     ms: float
     refs: list[str] = field(default_factory=list)  # flat, deduplicated retrieved refs (for the JSON)
+    acceptable: list[str] = field(default_factory=list)  # the set's explicitly acceptable alternatives
+
+    @property
+    def targets(self) -> list[str]:
+        """What a hit may be: a gold ref or an acceptable alternative (recall counts the gold alone)."""
+        return [*self.gold, *self.acceptable]
 
 
-def refusal(results: Iterable[QuestionResult]) -> dict[str, float | None]:
-    """Accuracy of the answerable flag over all questions, and its two halves; None when not decided."""
+def refusal(results: Iterable[QuestionResult]) -> dict[str, float | int | None]:
+    """The answerable flag in its two parts, with their counts; None when not decided (starter).
+
+    No combined accuracy: over mostly answerable questions it rewards answering everything."""
     rows = [r for r in results if r.answered is not None]
-    if not rows:
-        return {"accuracy": None, "refused_when_unanswerable": None, "answered_when_answerable": None}
     neg = [r for r in rows if not r.answerable]
     pos = [r for r in rows if r.answerable]
     return {
-        "accuracy": sum(r.answered == r.answerable for r in rows) / len(rows),
         "refused_when_unanswerable": sum(not r.answered for r in neg) / len(neg) if neg else None,
         "answered_when_answerable": sum(bool(r.answered) for r in pos) / len(pos) if pos else None,
+        "unanswerable": len(neg),
+        "answerable": len(pos),
     }
 
 
@@ -146,11 +157,11 @@ def ranking_scores(results: Sequence[QuestionResult], k: int, parent_of: ParentM
 
     return {
         "n": len(rows),
-        "hit@1": mean(hit_at(r.ranking, r.gold, 1) for r in rows),
-        "hit@5": mean(hit_at(r.ranking, r.gold, 5) for r in rows),
-        "mrr": mean(mrr_at(r.ranking, r.gold, k) for r in rows),
+        "hit@1": mean(hit_at(r.ranking, r.targets, 1) for r in rows),
+        "hit@5": mean(hit_at(r.ranking, r.targets, 5) for r in rows),
+        "mrr": mean(mrr_at(r.ranking, r.targets, k) for r in rows),
         f"recall@{k}": mean(recall_at(r.ranking, r.gold, k) for r in rows),
-        "lenient_hit@5": mean(hit_at(r.ranking, r.gold, 5, parent_of) for r in rows),
+        "lenient_hit@5": mean(hit_at(r.ranking, r.targets, 5, parent_of) for r in rows),
     }
 
 
@@ -172,11 +183,15 @@ def summarize(results: Sequence[QuestionResult], k: int, parent_of: ParentMap) -
 
 def check_targets(summary: dict) -> list[tuple[str, float | None, float, bool]]:
     """(target name, value, threshold, passed) for Pinpoint's targets; a missing value fails."""
-    overall, by_dir = summary["overall"], summary["by_direction"]
-    rows: list[tuple[str, float | None, float]] = [("hit@5", overall.get("hit@5"), TARGET_HIT_AT_5)]
+    overall, by_dir, refused = summary["overall"], summary["by_direction"], summary["refusal"]
+    rows: list[tuple[str, float | None, float]] = [
+        ("hit@1", overall.get("hit@1"), TARGET_HIT_AT_1),
+        ("hit@5", overall.get("hit@5"), TARGET_HIT_AT_5),
+    ]
     rows += [(f"{d} hit@5", by_dir[d].get("hit@5"), TARGET_CROSS_HIT_AT_5) for d in CROSS_LINGUAL]
     rows += [("MRR", overall.get("mrr"), TARGET_MRR)]
-    rows += [("refusal accuracy", summary["refusal"]["accuracy"], TARGET_REFUSAL)]
+    rows += [("refused when unanswerable", refused["refused_when_unanswerable"], TARGET_REFUSED)]
+    rows += [("answered when answerable", refused["answered_when_answerable"], TARGET_ANSWERED)]
     return [(name, value, target, value is not None and value >= target) for name, value, target in rows]
 
 

@@ -1,7 +1,8 @@
 """Read an evaluation set: one JSON object a line.
 
 Pinpoint's own sets write id, question (or turns, for a conversation), lang, gold, answerable,
-key_facts and notes. A set written elsewhere (a user's, or a held-out one) may call the gold refs
+key_facts and notes, and where another unit answers just as well, acceptable (refs that count as
+a hit too; never a parent or child of a gold ref, which the strict scores do not accept). A set written elsewhere (a user's, or a held-out one) may call the gold refs
 something else, write a ref with spaces ("report: 7 (c)"), tag languages as "zh-Hant", or leave
 out what can be derived; each item is normalised to the one shape the evaluations read, so such a
 set is scored rather than crashing on a missing key. What cannot be derived (no question) is an
@@ -56,7 +57,7 @@ def load_set(path: Path, asks: str = "question") -> list[dict]:
 def warn_unknown_refs(path: Path, items: list[dict], known: Collection[str]) -> None:
     """Say on stderr which gold refs name no unit of the index: they can only count as misses,
     and are more often a typo in the set than a failure of retrieval."""
-    unknown = sorted({ref for item in items for ref in item["gold"] if ref not in known})
+    unknown = sorted({ref for item in items for ref in (*item["gold"], *item["acceptable"]) if ref not in known})
     if unknown:
         shown = ", ".join(unknown[:8]) + (" …" if len(unknown) > 8 else "")
         print(f"warning: {path}: {len(unknown)} gold ref(s) name no unit of the index and count as misses: {shown}",
@@ -70,7 +71,8 @@ def _normalise(raw: dict, asks: str, default_id: str, where: str) -> dict:
         raise EvalSetError(f"{where}: no question (a non-empty {' or '.join(QUESTION_FIELDS)})")
     gold = _gold(next((raw[f] for f in GOLD_FIELDS if raw.get(f) is not None), []), where)
     lang = str(raw.get("lang") or language_of(question or turns[-1]))[:2].lower()
-    item = {**raw, "id": str(raw.get("id", default_id)), "lang": lang, "gold": gold,
+    acceptable = _gold(raw.get("acceptable") or [], where)
+    item = {**raw, "id": str(raw.get("id", default_id)), "lang": lang, "gold": gold, "acceptable": acceptable,
             "answerable": _flag(raw.get("answerable", bool(gold))),
             "key_facts": [str(f) for f in raw.get("key_facts") or []], "notes": str(raw.get("notes") or "")}
     if question is not None:

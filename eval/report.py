@@ -14,9 +14,10 @@ from eval.metrics import DIRECTIONS, LANGS
 SCORING_NOTES = """\
 Scoring rules:
 - Metrics over the answerable questions (gold non-empty); a retrieved ref matches a gold ref only when equal
-  (strict). "lenient hit@5" also accepts the direct parent or a direct child of a gold ref.
-- MRR and recall are over the top {k} positions; refusal accuracy is over all questions: correct when the
-  engine's `answerable` equals the question's.
+  (strict), or when it is one of the question's explicitly acceptable alternatives (`acceptable`), never a
+  parent or child. "lenient hit@5" also accepts the direct parent or a direct child of a gold ref.
+- MRR and recall are over the top {k} positions. Refusal is two numbers, never one accuracy: the share of
+  unanswerable questions the engine declines, and the share of answerable ones it answers.
 - pinpoint / dense / bm25 rank units: one ref per position. The starter (llama-index SimpleDirectoryReader +
   default SentenceSplitter + in-memory VectorStoreIndex, same embedder) ranks chunks: a chunk "finds" every unit
   whose span overlaps it (parents included), so its hit@k is generous. Its positions are counted in chunks:
@@ -39,13 +40,15 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 def main_table(summaries: dict[str, dict], k: int) -> str:
     """Rows: systems; the headline numbers."""
-    header = ["system", "hit@1", "hit@5", "MRR", f"recall@{k}", "refusal acc", "lenient hit@5", "p50 ms"]
+    header = ["system", "hit@1", "hit@5", "MRR", f"recall@{k}", "refused (unanswerable)", "answered (answerable)",
+              "lenient hit@5", "p50 ms"]
     rows = []
     for name, s in summaries.items():
-        o = s["overall"]
+        o, r = s["overall"], s["refusal"]
         rows.append(
             [name, fmt(o.get("hit@1")), fmt(o.get("hit@5")), fmt(o.get("mrr")), fmt(o.get(f"recall@{k}")),
-             fmt(s["refusal"]["accuracy"]), fmt(o.get("lenient_hit@5")), fmt(s["latency_ms"].get("p50"), 1)]
+             fmt(r["refused_when_unanswerable"]), fmt(r["answered_when_answerable"]), fmt(o.get("lenient_hit@5")),
+             fmt(s["latency_ms"].get("p50"), 1)]
         )
     return table(header, rows)
 
@@ -59,15 +62,13 @@ def group_table(summaries: dict[str, dict], group: str, keys: tuple[str, ...], m
 
 
 def refusal_table(summaries: dict[str, dict]) -> str:
-    header = ["system", "refusal acc", "refused when unanswerable", "answered when answerable", "refs in top k",
-              "mean ms", "p50 ms"]
+    header = ["system", "refused when unanswerable", "answered when answerable", "refs in top k", "mean ms", "p50 ms"]
     rows = []
     for name, s in summaries.items():
         r, ms = s["refusal"], s["latency_ms"]
-        rows.append(
-            [name, fmt(r["accuracy"]), fmt(r["refused_when_unanswerable"]), fmt(r["answered_when_answerable"]),
-             fmt(s["refs_in_top_k"], 1), fmt(ms.get("mean"), 1), fmt(ms.get("p50"), 1)]
-        )
+        refused = f"{fmt(r['refused_when_unanswerable'])} (of {r['unanswerable']})" if r["unanswerable"] else "n/a"
+        answered = f"{fmt(r['answered_when_answerable'])} (of {r['answerable']})" if r["answerable"] else "n/a"
+        rows.append([name, refused, answered, fmt(s["refs_in_top_k"], 1), fmt(ms.get("mean"), 1), fmt(ms.get("p50"), 1)])
     return table(header, rows)
 
 
@@ -140,6 +141,35 @@ def chart(path: Path, set_name: str, summaries: dict[str, dict]) -> None:
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def ablation_markdown(ablation: dict[str, dict[str, dict]], settings) -> str:
+    """One row per step left out: hit@1 / hit@5 / MRR on each set, and the change in MRR against the
+    whole pipeline. A step earns its place when leaving it out loses MRR on every set."""
+    sets = list(ablation)
+    variants = list(next(iter(ablation.values())))
+    header = ["variant", *(f"{m} ({name})" for name in sets for m in ("hit@1", "hit@5", "MRR", "ΔMRR")), "verdict"]
+    rows = []
+    for variant in variants:
+        cells, deltas = [], []
+        for name in sets:
+            o, full = ablation[name][variant], ablation[name]["pinpoint"]
+            delta = o.get("mrr", 0.0) - full.get("mrr", 0.0)
+            deltas.append(delta)
+            cells += [fmt(o.get("hit@1")), fmt(o.get("hit@5")), fmt(o.get("mrr")), f"{delta:+.3f}"]
+        if variant == "pinpoint":
+            verdict = ""
+        elif all(abs(d) < 1e-9 for d in deltas):
+            verdict = "inert on these sets"
+        else:
+            verdict = "earns its place" if all(d < 0 for d in deltas) else "does not earn it"
+        rows.append([variant, *cells, verdict])
+    steps = ", ".join(settings.retrieval_steps)
+    return "\n\n".join([
+        "# Ablation: Pinpoint without each step",
+        f"Steps: {steps}; embedders: {', '.join(settings.embedders)}. Strict refs, as in the retrieval reports.",
+        table(header, rows),
+    ]) + "\n"
 
 
 def write(out_dir: Path, set_name: str, info: dict, summaries: dict[str, dict], k: int,

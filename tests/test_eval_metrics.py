@@ -75,13 +75,23 @@ def _result(answerable: bool, answered: bool | None, gold: list[str] | None = No
     return QuestionResult(gold=gold, answerable=answerable, answered=answered, **fields)
 
 
-def test_refusal_accuracy_and_halves():
+def test_refusal_is_two_numbers_never_one_accuracy():
     rows = [_result(True, True), _result(True, True), _result(True, False), _result(False, False), _result(False, True)]
     r = refusal(rows)
-    assert r["accuracy"] == pytest.approx(3 / 5)
+    assert "accuracy" not in r  # over mostly answerable questions it rewards answering everything
     assert r["answered_when_answerable"] == pytest.approx(2 / 3)
     assert r["refused_when_unanswerable"] == pytest.approx(1 / 2)
-    assert refusal([_result(True, None), _result(False, None)])["accuracy"] is None  # starter: n/a
+    assert (r["answerable"], r["unanswerable"]) == (3, 2)
+    starter = refusal([_result(True, None), _result(False, None)])  # no decision: n/a
+    assert starter["refused_when_unanswerable"] is None and starter["answered_when_answerable"] is None
+
+
+def test_an_acceptable_alternative_is_a_hit_and_a_parent_is_not():
+    row = _result(True, True, gold=["t:6(3)(d)"], acceptable=["r:7(d)"], ranking=units_ranking("t:6(3)", "r:7(d)"))
+    s = summarize([row], 10, PARENTS)
+    assert s["overall"]["hit@1"] == 0.0  # the parent of the gold is not a strict hit
+    assert s["overall"]["hit@5"] == 1.0 and s["overall"]["mrr"] == 0.5
+    assert s["overall"]["recall@10"] == 0.0  # recall counts the gold refs alone
 
 
 def test_summary_ignores_unanswerable_for_ranking_and_checks_targets():
@@ -95,12 +105,12 @@ def test_summary_ignores_unanswerable_for_ranking_and_checks_targets():
     assert s["overall"]["hit@5"] == 0.5
     assert s["overall"]["mrr"] == pytest.approx((1 + 1 / 6) / 2)
     assert s["by_direction"]["zh→en"]["hit@5"] == 0.0
-    assert s["refusal"]["accuracy"] == 1.0
+    assert s["refusal"]["refused_when_unanswerable"] == 1.0 and s["refusal"]["answered_when_answerable"] == 1.0
     assert s["refs_in_top_k"] == pytest.approx((1 + 6 + 1) / 3)
     checks = {name: ok for name, _, _, ok in check_targets(s)}
     assert not checks["hit@5"]  # 0.5 is below the target
     assert checks["en→zh hit@5"] and not checks["zh→en hit@5"]
-    assert checks["refusal accuracy"]
+    assert checks["refused when unanswerable"] and checks["answered when answerable"]
 
 
 @dataclass(frozen=True)
