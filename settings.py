@@ -103,6 +103,8 @@ class Settings:
         default_factory=lambda: _env_weights("PINPOINT_EMBEDDER_WEIGHTS", "use=1,e5=3")
     )
     threads: int = field(default_factory=lambda: _env_int("PINPOINT_THREADS", 1))
+    # onnxruntime threads of one EmbeddingGemma query encode when serving: the question's one dense run.
+    gemma_threads: int = field(default_factory=lambda: _env_int("PINPOINT_GEMMA_THREADS", 1))
     # Encodes of one question (e5 on the question and on its translation, USE) run side by side in a
     # pool of this many threads, shared by all requests; each model runs single-threaded, so the pool
     # uses that many cores without two thread pools fighting over them.

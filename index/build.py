@@ -109,7 +109,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
             meta = {
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "collections": collections,
-                "models": {name: model_id(name) for name in collections},
+                "models": {name: model_id(name, settings) for name in collections},
                 "embed_window_tokens": settings.embed_window_tokens,
                 "chroma_url": settings.chroma_url,
                 "documents": {d.key: sum(1 for u in units if u.doc == d.key) for d in docs},
@@ -224,7 +224,7 @@ class _VectorSource:
         self.computed = 0
         self._model = None
         distinct = set(texts)
-        self.model = model_id(name)  # the cache's key: vectors of another model or engine are not reused
+        self.model = model_id(name, settings)  # the cache's key: vectors of another model or engine are not reused
         missing = distinct - self.cache.known(self.model, distinct) if use_cache else distinct
         self.bar = tqdm(total=len(missing), desc=f"embedding ({name})", unit="window", disable=not progress)
 
@@ -235,7 +235,7 @@ class _VectorSource:
         for start in range(0, len(missing), self.settings.embed_batch):
             batch = missing[start : start + self.settings.embed_batch]
             if self._model is None:
-                self._model = make_embedder(self.name, self.settings.ingest_threads)
+                self._model = make_embedder(self.name, self.settings.ingest_threads, self.settings)
             encoded = self._model.encode(batch)
             self.cache.put_many(self.model, batch, encoded)  # committed now: a kill keeps this batch
             vectors.update(zip(batch, encoded, strict=True))
@@ -258,7 +258,7 @@ def _previous_vectors(settings: Settings, name: str, previous: Path | None) -> d
         return {}
     meta = generations.read_meta(previous)
     store_name = meta.get("collections", {}).get(name)
-    same_model = meta.get("models", {}).get(name) == model_id(name)
+    same_model = meta.get("models", {}).get(name) == model_id(name, settings)
     if not store_name or not same_model or meta.get("embed_window_tokens") != settings.embed_window_tokens:
         return {}
     client = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -126,7 +127,77 @@ class E5Embedding(_ArrayEmbedding):
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
 
 
-EMBEDDERS = {"use": UseEmbedding, "e5": E5Embedding}
+class GemmaUnavailable(RuntimeError):
+    """EmbeddingGemma is not installed (or its files are damaged): the message says what to run."""
+
+
+class GemmaEmbedding(_ArrayEmbedding):
+    """EmbeddingGemma-300M on onnxruntime (index/gemma_onnx.py), from the graph `python app.py models`
+    installed; strong within and across Chinese and English, so it scores every unit.
+
+    Queries take the model's retrieval prompt, windows its document prompt. ``threads`` is
+    onnxruntime's intra-op thread count: one model call at a time uses them all.
+    """
+
+    MODEL_ID: ClassVar[str] = "embeddinggemma-300m-onnx"
+    _loading: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _paths: Any = PrivateAttr()
+    _threads: int = PrivateAttr(default=1)
+    _batch: int = PrivateAttr(default=8)
+
+    def __init__(self, threads: int = 1, settings: Any = None, **kwargs: Any) -> None:
+        super().__init__(model_name=self.MODEL_ID, **kwargs)
+        self._paths = gemma_paths(settings)
+        self._threads = threads
+        self._batch = settings.embed_batch if settings is not None else self._batch
+        self._model = None  # loaded at the first encode: `cite` of a reference never needs it
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "GemmaEmbedding"
+
+    def _loaded(self):
+        with self._loading:
+            if self._model is None:
+                from index.gemma_onnx import GemmaOnnx
+
+                onnx_path, tokenizer_path = self._paths
+                self._model = GemmaOnnx(onnx_path, tokenizer_path, threads=self._threads)
+        return self._model
+
+    def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
+        from index.gemma_onnx import QUERY_PROMPT, document_prompt
+
+        model = self._loaded()
+        prompt = QUERY_PROMPT if is_query else document_prompt()
+        return model.encode(list(texts), prompt, batch_size=self._batch)
+
+
+def gemma_paths(settings: Any = None) -> tuple[Path, Path]:
+    """(ONNX graph, tokenizer.json) of the installed EmbeddingGemma; GemmaUnavailable when it is not
+    installed or a file is missing or of the wrong size."""
+    from index.model_install import status
+    from settings import get_settings
+
+    state = status(settings or get_settings())
+    if not state.ok or state.onnx_path is None or state.tokenizer_path is None:
+        why = "; ".join(state.problems) or ", ".join(f"{f.path}: {f.problem}" for f in state.files if f.problem)
+        raise GemmaUnavailable(f"EmbeddingGemma is not usable ({why}): run `python app.py models`")
+    return state.onnx_path, state.tokenizer_path
+
+
+def gemma_model_id(settings: Any = None) -> str:
+    """The Gemma graph's identity for cache keys: its precision and the graph file's recorded hash, so
+    vectors of an int8 graph are never reused for an fp32 one, nor those of another conversion."""
+    from index.model_install import status
+    from settings import get_settings
+
+    state = status(settings or get_settings())
+    graph = next((f for f in state.files if f.path.endswith(".onnx")), None)
+    return f"{GemmaEmbedding.MODEL_ID}-{state.precision}-{graph.expected_sha256[:12] if graph else 'missing'}"
+
+
+EMBEDDERS = {"use": UseEmbedding, "e5": E5Embedding, "gemma": GemmaEmbedding}
 
 
 def _embedder_class(name: str) -> type[_ArrayEmbedding]:
@@ -135,10 +206,12 @@ def _embedder_class(name: str) -> type[_ArrayEmbedding]:
     return EMBEDDERS[name]
 
 
-def make_embedder(name: str, threads: int = 1) -> BaseEmbedding:
+def make_embedder(name: str, threads: int = 1, settings: Any = None) -> BaseEmbedding:
+    if name == "gemma":
+        return GemmaEmbedding(threads=threads, settings=settings)
     return _embedder_class(name)(threads=threads)
 
 
-def model_id(name: str) -> str:
+def model_id(name: str, settings: Any = None) -> str:
     """The model behind an embedder name, without loading it (for cache keys and generation metadata)."""
-    return _embedder_class(name).MODEL_ID
+    return gemma_model_id(settings) if name == "gemma" else _embedder_class(name).MODEL_ID

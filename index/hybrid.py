@@ -79,7 +79,7 @@ class LoadedIndex:
             client = make_client(folder / "chroma", url, create=False)
             models = {name: pair[0] for name, pair in reuse.dense.items()} if reuse else {}
             dense = {
-                name: (models.get(name) or make_embedder(name, settings.threads), open_store(client, store_name))
+                name: (models.get(name) or make_embedder(name, settings.gemma_threads if name == "gemma" else settings.threads, settings), open_store(client, store_name))
                 for name, store_name in meta["collections"].items()
                 if name in settings.embedders
             }
@@ -125,7 +125,7 @@ class HybridRetriever(BaseRetriever):
             "dense": query_steps,
             "bm25": query_steps | {"bm25"},
         }[mode]
-        self.dense_names = [] if mode == "bm25" else list(index.dense)
+        self.dense_names = [] if mode == "bm25" else [name for name in index.dense if name in settings.embedders]
         self._weight = dict(settings.embedder_weights)
 
     def has(self, step: str) -> bool:
