@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from index.text_norm import normalize
+from ingest.grammar import NameMatcher, document_names
 from ingest.units import Document
 
 ZH_TITLE = re.compile(r"《([^》]{2,40})》")
@@ -26,7 +27,7 @@ SENTENCE_WORD = re.compile(r"^[A-Z][\w'-]*\s+(?=(?:the|this|that|its|these|those
 YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
 # Words that may stand beside a known name without making it another instrument
 # ("Does the Protocol ...", "Under this Convention ...", "这项议定书").
-FILLER = re.compile(
+BESIDE_A_NAME = re.compile(
     r"^(?:the|this|that|its|un|united nations|does|do|did|is|are|was|can|may|what|which|how|why|when|where|who|"
     r"under|according|in|of|to|by|for|and|本|该|这项|这个|此|上述|联合国|\s)*$",
     re.I,
@@ -36,12 +37,8 @@ FILLER = re.compile(
 def known_instrument(name: str, docs: list[Document]) -> bool:
     """True when ``name`` is one of the manifest's names, give or take filler words."""
     norm = normalize(name).strip()
-    for doc in docs:
-        for alias in sorted((doc.key, doc.short_en, doc.short_zh, *doc.aliases), key=len, reverse=True):
-            a = normalize(alias).strip()
-            if a and a in norm and FILLER.match(norm.replace(a, " ", 1)):
-                return True
-    return False
+    names = NameMatcher((normalize(n).strip(), doc.key) for doc in docs for n in document_names(doc))
+    return any(BESIDE_A_NAME.match(norm.replace(known, " ", 1)) for known in names.contained(norm))
 
 
 def out_of_scope(question: str, docs: list[Document], corpus_years: set[str]) -> tuple[str, str] | None:
