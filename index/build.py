@@ -29,7 +29,7 @@ from index.text_norm import add_words
 from index.unit_store import save_units
 from index.windows import embedding_texts, own_texts, window_id
 from ingest.manifest import load_manifest
-from ingest.parse import parse_document
+from ingest.parse import parse_documents
 from ingest.units import Document, Unit
 from settings import Settings
 
@@ -66,10 +66,7 @@ class _Laps:
 
 def parse_corpus(settings: Settings) -> tuple[list[Document], list[Unit]]:
     docs = load_manifest(settings.corpus_dir)
-    units: list[Unit] = []
-    for doc in docs:
-        units.extend(parse_document(doc, settings.corpus_dir, docs, settings.tokenizer_encoding))
-    return docs, units
+    return docs, parse_documents(docs, settings.corpus_dir, settings.tokenizer_encoding)
 
 
 def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> IngestReport:

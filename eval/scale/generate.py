@@ -160,10 +160,9 @@ def _shipped_manifest(shipped: Path, dest: Path) -> str:
 
 
 def _count_units(corpus: Path) -> int:
-    from ingest.parse import parse_document
+    from ingest.parse import parse_documents
 
-    docs = load_manifest(corpus)
-    return sum(len(parse_document(doc, corpus, docs)) for doc in docs)
+    return len(parse_documents(load_manifest(corpus), corpus))
 
 
 def _pick_kind(rng: random.Random) -> tuple[str, str]:
