@@ -54,18 +54,44 @@ def parse_range(
 
     Usually one reading; "(i)-(v)" has two (letters i..v, roman numerals i..v), and which is meant
     depends on what exists, which the caller knows."""
-    m = RANGE.match(_singular(query))
-    # "arts. 5 and 6 (1)": the (1) is article 6's, not the range's; that is a list (parse_list)
-    if m is None or m["first"].startswith("(") != m["last"].startswith("(") or m["tail"].lstrip().startswith("("):
+    m = _range_match(query)
+    if m is None:
         return []
     first, last = _bare(m["first"]), _bare(m["last"])
     readings = [[first, last]] if m["sep"].lower() in PAIR_SEPARATORS else _runs(first, last)
-    out = []
-    for items in readings:
-        refs = [parse_reference(_member(m, item), docs, default_report, default_treaty) for item in items]
-        if all(refs) and len({(r.doc, r.kind) for r in refs}) == 1:  # type: ignore[union-attr]
-            out.append(refs)
-    return out  # type: ignore[return-value]
+    return [refs for items in readings if (refs := _members(m, items, docs, default_report, default_treaty))]
+
+
+def overlong_run(
+    query: str, docs: list[Document], default_report: str = "report", default_treaty: str = "tip-protocol"
+) -> list[ParsedRef]:
+    """The two ends of a run of numbers longer than MAX_MEMBERS ("paras. 1-200"), each the reference
+    it stands for; [] when ``query`` is no such run. Not a range (``parse_range``), but where an end
+    does not exist the run is an unknown reference naming it, as a shorter run past the end is,
+    not a phrase to search."""
+    m = _range_match(query)
+    if m is None or m["sep"].lower() in PAIR_SEPARATORS:
+        return []
+    first, last = _bare(m["first"]), _bare(m["last"])
+    if not (first.isdigit() and last.isdigit()) or int(last) - int(first) < MAX_MEMBERS:
+        return []
+    return _members(m, [first, last], docs, default_report, default_treaty)
+
+
+def _range_match(query: str) -> re.Match | None:
+    m = RANGE.match(_singular(query))
+    # "arts. 5 and 6 (1)": the (1) is article 6's, not the range's; that is a list (parse_list)
+    if m is None or m["first"].startswith("(") != m["last"].startswith("(") or m["tail"].lstrip().startswith("("):
+        return None
+    return m
+
+
+def _members(m: re.Match, items: list[str], docs: list[Document], default_report: str, default_treaty: str) -> list[ParsedRef]:
+    """The references ``items`` stand for in the range ``m``; [] unless all are references of one document and style."""
+    refs = [parse_reference(_member(m, item), docs, default_report, default_treaty) for item in items]
+    if all(refs) and len({(r.doc, r.kind) for r in refs}) == 1:  # type: ignore[union-attr]
+        return refs  # type: ignore[return-value]
+    return []
 
 
 def parse_list(
