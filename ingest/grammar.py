@@ -267,6 +267,17 @@ REFERENCE_END = re.compile(rf"(?<=[a-z0-9)])(?![a-z0-9])|(?<={ZH_UNIT})")
 
 # ---------------------------------------------------------------- document names
 
+# Titles a question writes, of any instrument, known or not ("the Firearms Protocol", 《儿童权利公约》):
+# wider than a mention's document name, as a question may name what the corpus lacks.
+ZH_INSTRUMENT_TITLE = re.compile(r"《([^》]{2,40})》")
+EN_INSTRUMENT_TITLE = re.compile(
+    r"\b([A-Z][\w'-]*(?:\s+(?:[A-Z][\w'-]*|in|of|against|on|the|and|by|for|to)){0,8}"
+    r"\s+(?:Protocol|Convention|Covenant|Charter|Directive))\b"
+)
+# A capitalised word followed by a determiner opens a sentence ("Both the Protocol", "Must this
+# Convention"), it is not part of a title: in titles a determiner follows a preposition ("against the").
+SENTENCE_OPENER = re.compile(r"^[A-Z][\w'-]*\s+(?=(?:the|this|that|its|these|those|each|either|both)\s)")
+
 
 def document_names(doc: Document) -> tuple[str, ...]:
     """The names a document goes by: its key, short names and aliases, as the manifest gives them."""

@@ -143,6 +143,13 @@ def test_a_longer_name_claims_its_span_before_a_shorter_one_inside_it():
     assert names.longest("公约") is None
 
 
+def test_titles_a_question_writes_known_or_not():
+    assert g.ZH_INSTRUMENT_TITLE.search("《儿童权利公约》对童工有什么规定？")[1] == "儿童权利公约"
+    assert g.EN_INSTRUMENT_TITLE.search("What does the Firearms Protocol require?")[1] == "Firearms Protocol"
+    title = g.EN_INSTRUMENT_TITLE.search("Both the Protocol and the working group talk about language")[1]
+    assert g.SENTENCE_OPENER.sub("", title) == "the Protocol"  # "Both" opens the sentence, not the title
+
+
 def test_a_name_shared_by_documents_names_them_all():
     names = g.NameMatcher([("protocol", "tip-protocol"), ("protocol", "som-protocol"), ("", "untoc")])
     assert [s.keys for s in names.spans("the protocol")] == [("tip-protocol", "som-protocol")]
