@@ -3,10 +3,11 @@ of articles, paragraphs and items, and the names of documents.
 
 Every reader of that grammar uses this module: the structure parsers (``ingest.un_paragraphs``,
 ``ingest.treaty_articles``, PDF re-joining in ``ingest.readers``), cross-reference links
-(``ingest.crossrefs``), `cite`'s reference parser with its ranges and lists (``services.refparse``,
-``services.refrange``), scope (``services.scope``) and routing (``index.routing``). So a form is
-written once, and a numeral a heading may use is also found in a reference to it. It imports only
-the document model, so ingest, index and services can all use it.
+(``ingest.crossrefs``), joint labels (``ingest.labels``), `cite`'s reference parser with its ranges
+and lists (``services.refparse``, ``services.refrange``), follow-ups (``services.conversation``),
+scope (``services.scope``), routing (``index.routing``) and the scale generator (``eval.scale``).
+So a form is written once, and a numeral a heading may use is also found in a reference to it. It
+imports only the document model, so ingest, index and services can all use it.
 
 Where readers need different patterns on purpose, both are here, named for the difference:
 
@@ -101,7 +102,7 @@ def roman_numeral(number: int) -> str:
 
 
 # The roman items a run is read over ("(i)-(iv)") or a step goes to ("the next item"): (i) to (xx),
-# further than sub-subparagraphs run.
+# well past where sub-subparagraphs stop.
 ROMAN_ITEMS = tuple(roman_numeral(n) for n in range(1, 21))
 
 
