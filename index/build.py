@@ -29,7 +29,7 @@ from index.text_norm import add_words
 from index.unit_store import save_renderings, save_units
 from index.windows import embedding_texts, window_id
 from ingest.manifest import load_manifest
-from ingest.parse import parse_document
+from ingest.parse import parse_documents
 from ingest.renderings import collect_renderings
 from ingest.units import Document, Unit, own_texts
 from settings import Settings
@@ -69,10 +69,7 @@ class _Laps:
 
 def parse_corpus(settings: Settings) -> tuple[list[Document], list[Unit]]:
     docs = load_manifest(settings.corpus_dir)
-    units: list[Unit] = []
-    for doc in docs:
-        units.extend(parse_document(doc, settings.corpus_dir, docs, settings.tokenizer_encoding))
-    return docs, units
+    return docs, parse_documents(docs, settings.corpus_dir, settings.tokenizer_encoding)
 
 
 def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> IngestReport:

@@ -11,26 +11,27 @@ longer name contains a shorter one ("Smuggling of Migrants Protocol" vs
 from __future__ import annotations
 
 from index.text_norm import normalize
+from ingest.grammar import NameMatcher, word_start
 from ingest.units import Document
 
 
 class Router:
     def __init__(self, docs: list[Document]) -> None:
         self.languages = {doc.key: doc.language for doc in docs}
-        terms: dict[str, set[str]] = {}
-        for doc in docs:
-            for term in (*doc.aliases, doc.short_en, doc.short_zh, *doc.cues):
-                norm = normalize(term).strip()
-                if len(norm) >= 2:
-                    terms.setdefault(norm, set()).add(doc.key)
-        # Longest first, so a longer name claims its span before a shorter one inside it.
-        self._terms = sorted(terms.items(), key=lambda kv: -len(kv[0]))
+        # Names and cues, not keys: a key is an identifier ("notes"), which a question may use as a
+        # plain word. A single character would route every question that has it.
+        terms = (
+            (normalize(term).strip(), doc.key)
+            for doc in docs
+            for term in (*doc.aliases, doc.short_en, doc.short_zh, *doc.cues)
+        )
+        self._names = NameMatcher((term, key) for term, key in terms if len(term) >= 2)
 
     def route(self, question: str) -> set[str]:
         """Keys of the documents the question names or concerns; empty when none."""
         docs: set[str] = set()
-        for _, _, keys in self._matches(f" {normalize(question)} "):
-            docs |= keys
+        for span in self._names.spans(f" {normalize(question)} ", word_start):
+            docs.update(span.keys)
         return docs
 
     def without_names(self, text: str, keep: set[str]) -> str:
@@ -42,21 +43,7 @@ class Router:
         Chinese name that jieba splits into pieces that no longer look like a name.
         """
         padded = f" {normalize(text)} "
-        cuts = [(start, end) for start, end, keys in self._matches(padded) if not keys & keep]
-        for start, end in sorted(cuts, reverse=True):
-            padded = padded[:start] + " " + padded[end:]
+        cuts = [span for span in self._names.spans(padded, word_start) if keep.isdisjoint(span.keys)]
+        for span in sorted(cuts, key=lambda span: span.start, reverse=True):
+            padded = padded[: span.start] + " " + padded[span.end :]
         return padded.strip()
-
-    def _matches(self, text: str):
-        """(start, end, keys) of every name or cue in ``text``, longest claiming its span first."""
-        taken = [False] * len(text)
-        for term, keys in self._terms:
-            start = text.find(term)
-            while start != -1:
-                end = start + len(term)
-                ascii_term = term.isascii()
-                bounded = not ascii_term or not text[start - 1].isalnum()  # prefixes: "recommend" ~ "recommended"
-                if bounded and not any(taken[start:end]):
-                    taken[start:end] = [True] * (end - start)
-                    yield start, end, keys
-                start = text.find(term, start + 1)

@@ -11,32 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Container
 
-from ingest.numerals import CN_NUM, cn_number
+from ingest.grammar import EN_MENTION, EN_PARAGRAPH_OF_THIS_ARTICLE, ZH_MENTION, cn_number, resolve_alias
 from ingest.units import Document
-
-ZH_REF = re.compile(
-    rf"(?:《(?P<name>[^》]{{1,40}})》)?\s*第\s*(?P<art>\d+|{CN_NUM})\s*条"
-    rf"(?:\s*第\s*(?P<para>\d+|{CN_NUM})\s*款)?(?:\s*[(（](?P<sub>[a-z])[)）]\s*项)?"
-)
-EN_REF = re.compile(
-    r"\barticles?\s+(?P<arts>\d+(?:\s*(?:,|and|or)\s*\d+)*)"
-    r"(?:,\s*paragraph\s+(?P<para>\d+)(?:\s*\(?(?P<sub>[a-z])\))?)?"
-    r"(?:,?\s+of\s+(?P<name>this Protocol|this Convention|the (?:[A-Z][\w ]{0,60}?)?(?:Protocol|Convention)))?",
-    re.IGNORECASE,
-)
-EN_PARA_SAME_ARTICLE = re.compile(r"\bparagraphs?\s+(?P<para>\d+)(?:\s*\(?(?P<sub>[a-z])\))?\s+of\s+this\s+article", re.I)
-
-
-def resolve_alias(name: str, docs: list[Document]) -> str | None:
-    """The document key a name refers to (longest alias match wins)."""
-    lowered = name.lower().removeprefix("the ").strip()
-    best: tuple[int, str] | None = None
-    for doc in docs:
-        for alias in (doc.key, doc.short_en, doc.short_zh, *doc.aliases):
-            a = alias.lower().removeprefix("the ").strip()
-            if a and (a == lowered or a in lowered) and (best is None or len(a) > best[0]):
-                best = (len(a), doc.key)
-    return best[1] if best else None
 
 
 def find_links(
@@ -45,11 +21,11 @@ def find_links(
     """Refs of existing units that ``text`` (a unit of ``doc``) cites."""
     found: list[str] = []
     default_treaty = doc.key if doc.kind == "treaty" else None
-    for m in ZH_REF.finditer(text):
+    for m in ZH_MENTION.finditer(text):
         target = resolve_alias(m["name"], docs) if m["name"] else default_treaty
         para = str(cn_number(m["para"])) if m["para"] else None
         found.append(_ref(target, str(cn_number(m["art"])), para, m["sub"]))
-    for m in EN_REF.finditer(text):
+    for m in EN_MENTION.finditer(text):
         name = m["name"] or ""
         target = doc.key if name.lower().startswith("this") or not name else resolve_alias(name, docs)
         if not name and doc.kind != "treaty":
@@ -57,7 +33,7 @@ def find_links(
         for art in re.findall(r"\d+", m["arts"]):
             found.append(_ref(target, art, m["para"], m["sub"]))
     if article and doc.kind == "treaty":
-        for m in EN_PARA_SAME_ARTICLE.finditer(text):
+        for m in EN_PARAGRAPH_OF_THIS_ARTICLE.finditer(text):
             found.append(_ref(doc.key, article, m["para"], m["sub"]))
     out: list[str] = []
     for ref in found:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from ingest.grammar import ROMAN_ITEMS
 from ingest.units import Document
 
 PART = re.compile(r"\(([^()]+)\)")
@@ -74,9 +75,6 @@ def labels_of_many(units: list[tuple[Document, str]]) -> tuple[str, str]:
     )
 
 
-ROMAN_RUN = "i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx".split()
-
-
 def _siblings(pinpoints: list[str]) -> tuple[str, list[str]] | None:
     """(parent pinpoint, last levels) when every pinpoint is a member of the same provision at the
     same depth ("" for whole articles or paragraphs); None otherwise."""
@@ -95,7 +93,7 @@ def _is_run(items: list[str]) -> bool:
         return False
     for order in (lambda x: int(x) if x.isdigit() else None,
                   lambda x: ord(x) if len(x) == 1 and x.isalpha() else None,
-                  lambda x: ROMAN_RUN.index(x) if x in ROMAN_RUN else None):
+                  lambda x: ROMAN_ITEMS.index(x) if x in ROMAN_ITEMS else None):
         keys = [order(x) for x in items]
         if None not in keys and keys == list(range(keys[0], keys[0] + len(keys))):
             return True

@@ -24,8 +24,26 @@ def count_tokens(text: str, encoding: str = "cl100k_base") -> int:
     return len(_encoding(encoding).encode(text, disallowed_special=()))
 
 
-def parse_document(doc: Document, corpus_dir: Path, docs: list[Document], encoding: str = "cl100k_base") -> list[Unit]:
-    """All units of ``doc``, in document order; raises IngestError on bad structure."""
+def parse_documents(docs: list[Document], corpus_dir: Path, encoding: str = "cl100k_base") -> list[Unit]:
+    """All units of every document of ``docs``, in manifest order: one parse of the corpus.
+
+    Each document's structure is parsed once for the links of all the others, and forgotten when
+    this parse ends: the next parse reads the files as they are then (a document added or edited
+    in between), so no link points at a provision that is gone.
+    """
+    structures: dict[str, frozenset[str]] = {}
+    return [unit for doc in docs for unit in parse_document(doc, corpus_dir, docs, encoding, structures)]
+
+
+def parse_document(
+    doc: Document, corpus_dir: Path, docs: list[Document], encoding: str = "cl100k_base",
+    structures: dict[str, frozenset[str]] | None = None,
+) -> list[Unit]:
+    """All units of ``doc``, in document order; raises IngestError on bad structure.
+
+    ``structures``: the refs of the other documents parsed so far in the same parse of the corpus
+    (``parse_documents``), by key, filled here as they are parsed; without it each is parsed anew.
+    """
     path = corpus_dir / doc.file
     if not path.exists():
         raise FileNotFoundError(f"{doc.key}: file {path} listed in the manifest does not exist")
@@ -37,7 +55,7 @@ def parse_document(doc: Document, corpus_dir: Path, docs: list[Document], encodi
     for r in raw_units:
         if r.parent:
             children.setdefault(r.parent, []).append(r.pinpoint)
-    existing = _existing_refs(doc, by_pin, docs, corpus_dir)
+    existing = _existing_refs(doc, by_pin, docs, corpus_dir, {} if structures is None else structures)
     units = []
     for r in raw_units:
         body = text[r.start : r.end]
@@ -66,9 +84,6 @@ def _is_self(ref: str, key: str, pinpoint: str) -> bool:
     return ref.startswith(f"{key}:") and (pinpoint == target or pinpoint.startswith(target + "("))
 
 
-_REF_CACHE: dict[tuple[str, str, str], frozenset[str]] = {}
-
-
 class KnownRefs:
     """The refs of every document of the corpus, by document, for ``in`` tests.
 
@@ -84,20 +99,20 @@ class KnownRefs:
         return isinstance(ref, str) and ref in self._by_doc.get(ref.split(":", 1)[0], frozenset())
 
 
-def _existing_refs(doc: Document, own: dict, docs: list[Document], corpus_dir: Path) -> KnownRefs:
+def _existing_refs(
+    doc: Document, own: dict, docs: list[Document], corpus_dir: Path, structures: dict[str, frozenset[str]]
+) -> KnownRefs:
     """Refs of this document and of every other one, parsed structure only (no links)."""
-    folder = str(corpus_dir)
     by_doc = {doc.key: frozenset(f"{doc.key}:{p}" for p in own)}
     for other in docs:
         if other.key == doc.key:
             continue
-        key = (folder, other.file, other.key)
-        if key not in _REF_CACHE:
+        if other.key not in structures:
             try:
                 other_text = read_text(corpus_dir / other.file)
                 parse = parse_report if other.kind == "report" else parse_treaty
-                _REF_CACHE[key] = frozenset(f"{other.key}:{r.pinpoint}" for r in parse(blocks(other_text), other.file)[1])
+                structures[other.key] = frozenset(f"{other.key}:{r.pinpoint}" for r in parse(blocks(other_text), other.file)[1])
             except (OSError, ValueError):
-                _REF_CACHE[key] = frozenset()
-        by_doc[other.key] = _REF_CACHE[key]
+                structures[other.key] = frozenset()
+        by_doc[other.key] = structures[other.key]
     return KnownRefs(by_doc)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.grammar import LEAD_IN_ENDINGS, PDF_BLOCK_END, PDF_BLOCK_START
 from ingest.units import IngestError
 
 SUPPORTED = (".txt", ".md", ".pdf", ".docx")
@@ -24,11 +25,6 @@ FURNITURE = re.compile(
     r"|^\d{1,3}$"  # bare page number
     r"|^-\s*\d{1,3}\s*-$"
 )
-# A line that starts a new block when PDF text is re-joined.
-BLOCK_START = re.compile(
-    r"^(?:\d{1,3}\.\s|[(（][a-z]{1,4}[)）]|[a-z]\)\s|Article\s+\d|第\s*\S{1,4}\s*[条章段]|[一二三四五六七八九十]+[.、]|[IVX]+\.?\s|[A-Z]\.\s)"
-)
-ARTICLE_OR_CHAPTER = re.compile(r"^(?:Article\s+\d+|第\s*\S{1,4}\s*条|[IVX]+)$")
 CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
@@ -112,7 +108,7 @@ def _join_lines(lines: list[str]) -> str:
         line = raw.strip()
         if not line or FURNITURE.match(line):
             continue
-        if joined and not BLOCK_START.match(line) and not _ends_block(joined[-1]):
+        if joined and not PDF_BLOCK_START.match(line) and not _ends_block(joined[-1]):
             sep = "" if CJK.search(joined[-1][-1:]) and CJK.search(line[:1]) else " "
             joined[-1] = joined[-1] + sep + line
         else:
@@ -122,4 +118,4 @@ def _join_lines(lines: list[str]) -> str:
 
 def _ends_block(line: str) -> bool:
     """An article line, a chapter numeral or a lead-in ending in a colon closes its block."""
-    return line.endswith((":", "：")) or bool(ARTICLE_OR_CHAPTER.match(line))
+    return line.endswith(LEAD_IN_ENDINGS) or bool(PDF_BLOCK_END.match(line))

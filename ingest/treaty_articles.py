@@ -13,20 +13,21 @@ from __future__ import annotations
 
 import re
 
-from ingest.numerals import CN_NUM, cn_number
+from ingest.grammar import (
+    ARTICLE_HEADING,
+    CHAPTER_HEADING,
+    CLAUSE_ENDINGS,
+    CLOSING_LINE,
+    LETTER_AFTER,
+    PREAMBLE_HEADING,
+    TREATY_LETTER,
+    TREATY_PARAGRAPH,
+    TREATY_ROMAN,
+    cn_number,
+)
 from ingest.outline import Outline
 from ingest.readers import Block
 from ingest.units import IngestError, RawUnit
-
-ARTICLE = re.compile(rf"^(?:Article\s+(\d+)|第\s*(\d+|{CN_NUM})\s*条)\s*(.*)$")
-CHAPTER = re.compile(rf"^(?:([IVX]+)|Chapter\s+([IVX]+)|第\s*({CN_NUM}|\d+)\s*章)\s*(.*)$")
-PREAMBLE = re.compile(r"^(?:Preamble|Preambule|序言)$")
-CLOSING = re.compile(r"^(?:IN WITNESS WHEREOF|为此[，,]|下列签署人)")
-PARAGRAPH = re.compile(rf"^(?:(\d{{1,3}})\s*[.．]\s*|({CN_NUM})、|第\s*({CN_NUM}|\d+)\s*款\s*)")
-LETTER = re.compile(r"^(?:[(（]([a-z]{1,2})[)）]|([a-z]{1,2})\))\s*")
-ROMAN = re.compile(r"^(?:[(（]([ivx]+)[)）]|([ivx]+)\))\s*")
-# A letter that is also a roman numeral is a letter only right after its predecessor.
-LETTER_AFTER = {"i": "h", "v": "u", "x": "w", "ii": None}
 
 LEVEL_ARTICLE, LEVEL_PARAGRAPH, LEVEL_LETTER, LEVEL_ROMAN = 0, 1, 2, 3
 
@@ -63,13 +64,13 @@ class _TreatyParser:
         text = block.text
         if self.closed:
             return
-        if CLOSING.match(text):
+        if CLOSING_LINE.match(text):
             self.outline.close(0)
             self.closed = True
             return
         if self.expect_heading:
             self.expect_heading = False
-            if not (PARAGRAPH.match(text) or LETTER.match(text)) and not text.endswith((".", "。", ":", "：", ";", "；")):
+            if not (TREATY_PARAGRAPH.match(text) or TREATY_LETTER.match(text)) and not text.endswith(CLAUSE_ENDINGS):
                 self.heading = text
                 self.outline.extend(block)
                 return
@@ -77,17 +78,17 @@ class _TreatyParser:
             self.expect_chapter_title = False
             self.chapter = f"{self.chapter} {text}".strip()
             return
-        if PREAMBLE.match(text):
+        if PREAMBLE_HEADING.match(text):
             if self.article or "preamble" in self.seen:
                 raise IngestError(self.file, block.line, "a second preamble, or a preamble after the articles")
             self.seen.add("preamble")
             self.outline.open(LEVEL_ARTICLE, "preamble", block, section="Preamble")
             return
-        article = ARTICLE.match(text)
+        article = ARTICLE_HEADING.match(text)
         if article:
             self._open_article(article, block)
             return
-        chapter = CHAPTER.match(text)
+        chapter = CHAPTER_HEADING.match(text)
         if chapter and (chapter.group(4) or chapter.group(1)) and self._is_chapter(chapter, following):
             self.outline.close(0)
             numeral = chapter.group(1) or chapter.group(2) or chapter.group(3)
@@ -106,7 +107,7 @@ class _TreatyParser:
         """A bare roman numeral line is a chapter only when a title line follows."""
         if chapter.group(2) or chapter.group(3):
             return True
-        return not chapter.group(4) and following is not None and not ARTICLE.match(following.text)
+        return not chapter.group(4) and following is not None and not ARTICLE_HEADING.match(following.text)
 
     def _open_article(self, match: re.Match, block: Block) -> None:
         number = self._number(match.group(1) or match.group(2), block)
@@ -115,7 +116,7 @@ class _TreatyParser:
             raise IngestError(self.file, block.line, f"article {number} {what}: expected article {self.article + 1}")
         rest = match.group(3).strip()  # "第二条　宗旨": the heading on the article line
         self.article, self.paragraph, self.letter = number, 0, ""
-        self.heading = rest if not rest.endswith((".", "。", ":", "：", ";", "；")) else ""
+        self.heading = rest if not rest.endswith(CLAUSE_ENDINGS) else ""
         self.outline.open(LEVEL_ARTICLE, str(number), block, section=self.chapter)
         self.expect_heading = not rest
 
@@ -134,9 +135,9 @@ class _TreatyParser:
 
     def _feed_body(self, block: Block) -> None:
         text = block.text
-        paragraph = PARAGRAPH.match(text)
-        roman = ROMAN.match(text)
-        letter = LETTER.match(text)
+        paragraph = TREATY_PARAGRAPH.match(text)
+        roman = TREATY_ROMAN.match(text)
+        letter = TREATY_LETTER.match(text)
         if paragraph:
             number = self._number(next(g for g in paragraph.groups() if g), block)
             if number != self.paragraph + 1:

@@ -10,16 +10,17 @@ colon, and its lettered items are part of its text, not sub-items.
 
 from __future__ import annotations
 
-import re
-
+from ingest.grammar import (
+    LEAD_IN_ENDINGS,
+    REPORT_HEADING,
+    REPORT_HEADING_LETTER,
+    REPORT_ITEM,
+    REPORT_PARAGRAPH,
+    next_letter,
+)
 from ingest.outline import Outline
 from ingest.readers import Block
 from ingest.units import IngestError, RawUnit
-
-PARAGRAPH = re.compile(r"^(\d{1,4})\s*[.．]\s*(?=\S)")
-ITEM = re.compile(r"^[(（]([a-z]{1,2})[)）]")
-HEADING = re.compile(r"^(?:[一二三四五六七八九十]+[.、．]|[IVXL]+\.|[A-Z]\.)\s*\S")
-ENDS_LEAD_IN = (":", "：")
 
 
 def parse_report(blocks: list[Block], file: str) -> tuple[str, list[RawUnit]]:
@@ -33,9 +34,9 @@ def parse_report(blocks: list[Block], file: str) -> tuple[str, list[RawUnit]]:
     last_item = ""
     for block in blocks:
         text = block.text
-        para = PARAGRAPH.match(text)
-        item = ITEM.match(text)
-        if HEADING.match(text) and not para:
+        para = REPORT_PARAGRAPH.match(text)
+        item = REPORT_ITEM.match(text)
+        if REPORT_HEADING.match(text) and not para:
             outline.close(1)
             level = _heading_level(text, sections.get(2, ""))
             sections = {k: v for k, v in sections.items() if k < level} | {level: text}
@@ -73,7 +74,7 @@ def parse_report(blocks: list[Block], file: str) -> tuple[str, list[RawUnit]]:
 
 def _heading_level(text: str, sub_heading: str) -> int:
     """1 for a chapter (一. / II.), 2 for a sub-heading (A.); I. V. X. L. are chapters unless they follow H. U. W. K."""
-    letter = re.match(r"^([A-Z])\.", text)
+    letter = REPORT_HEADING_LETTER.match(text)
     if not letter:
         return 1
     if letter.group(1) in "IVXL":
@@ -85,19 +86,12 @@ def _starts_inner_list(number: int, inner_last: int, previous: str) -> bool:
     """True when ``number.`` continues or starts a list inside the current paragraph."""
     if inner_last:
         return number == inner_last + 1
-    return number == 1 and previous.endswith(ENDS_LEAD_IN)
+    return number == 1 and previous.endswith(LEAD_IN_ENDINGS)
 
 
 def _check_letter(letter: str, previous: str, file: str, line: int) -> None:
     """Sub-items run (a), (b), ... without gaps; (aa) follows (z)."""
-    expected = "a" if not previous else _next_letter(previous)
+    expected = "a" if not previous else next_letter(previous)
     if letter != expected:
         raise IngestError(file, line, f"sub-item ({letter}) out of sequence: expected ({expected})")
 
-
-def _next_letter(letter: str) -> str:
-    if letter == "z":
-        return "aa"
-    if len(letter) == 2 and letter[0] == letter[1]:
-        return chr(ord(letter[0]) + 1) * 2
-    return chr(ord(letter) + 1)

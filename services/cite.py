@@ -14,7 +14,7 @@ from index.hybrid import LoadedIndex
 from ingest.labels import labels_of_many
 from ingest.units import Unit
 from services.refparse import ParsedRef, nearest, parse_reference, resolve
-from services.refrange import parse_list, parse_range
+from services.refrange import overlong_run, parse_list, parse_range
 
 PHRASE_MATCHES = 5
 
@@ -101,13 +101,18 @@ def _one_or_range(index: LoadedIndex, query: str, default_report: str, default_t
     """The ref one reference names, or every ref of a range in order; None when ``query`` is neither.
 
     Where a range reads two ways ("(i)-(v)": letters or roman numerals), the reading whose
-    members all exist; one missing member makes the whole an unknown reference."""
+    members all exist; one missing member makes the whole an unknown reference, and so does a run
+    too long to read member by member whose end does not exist ("paras. 1-200")."""
     parsed = parse_reference(query, index.docs, default_report=default_report, default_treaty=default_treaty)
     if parsed is not None:
         return [_resolved(index, parsed, query)]
     readings = parse_range(query, index.docs, default_report, default_treaty)
     if not readings:
-        return None
+        ends = overlong_run(query, index.docs, default_report, default_treaty)
+        missing = next((end for end in ends if resolve(end, index.by_ref.keys()) is None), None)
+        if missing is None:
+            return None
+        raise _unknown(index, missing, query)  # "paras. 1-200" runs past the end, as "paras. 30-40" does
     resolved = [[resolve(p, index.by_ref.keys()) for p in reading] for reading in readings]
     for refs in resolved:
         if all(refs):

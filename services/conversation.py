@@ -23,8 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 from index.text_norm import EN_STOP, HAS_CJK, language_of, to_simplified, zh_words
+from ingest.grammar import NEIGHBOUR
 from ingest.units import Unit
-from services.refparse import NEIGHBOUR, relative_reference
+from services.refparse import relative_reference
 
 EN_ANAPHORA = frozenset(
     "she he it they them this that these those her his its their there theirs hers him such same".split()

@@ -18,12 +18,24 @@ from __future__ import annotations
 
 import re
 
+from ingest.grammar import (
+    ARTICLE_PREFIX,
+    EN_PARAGRAPH_START,
+    LAST_ITEM,
+    LIST_SEPARATOR,
+    PAIR_SEPARATORS,
+    PLURAL_UNIT_WORD,
+    RANGE,
+    REFERENCE_END,
+    ROMAN_ITEMS,
+    WORDS_BEFORE_NUMBER,
+    ZH_TREATY_PARAGRAPH_START,
+)
 from ingest.units import Document
 from services.refparse import (
-    ARTICLE,
+    ARTICLE_STYLE,
     MAX_QUERY_CHARS,
-    PARAGRAPH,
-    ROMAN_NUMERALS,
+    PARAGRAPH_STYLE,
     ParsedRef,
     first_explicit,
     parse_reference,
@@ -31,25 +43,8 @@ from services.refparse import (
 )
 
 MAX_MEMBERS = 30  # a longer run is a typo ("1-999"), not a citation
-_ITEM = r"\(\s*[0-9a-z]{1,6}\s*\)"
-RANGE = re.compile(
-    rf"^(?P<head>.*?)(?P<first>{_ITEM}|(?<![0-9])[0-9]{{1,3}})\s*"
-    rf"(?P<sep>-|–|—|\bto\b|至|到|\band\b|和|与|及|、|,|，)\s*"
-    rf"(?P<last>{_ITEM}|[0-9]{{1,3}})(?![0-9])(?P<tail>.*)$",
-    re.IGNORECASE,
-)
-LIST_SEPARATORS = frozenset(["and", "和", "与", "及", "、", ",", "，"])
-PLURALS = re.compile(r"\b(para|art|subpara)s(?:\.|\b)|\b(paragraph|article|subparagraph)s\b", re.IGNORECASE)
-LIST_SPLIT = re.compile(r"\s*(;|；|,|，|、|\band\b|以及|和|及|与)\s*", re.IGNORECASE)
-LEADING_WORDS = re.compile(r"^[^0-9(（第]*")
-LAST_ITEM = re.compile(r"\s*\(\s*[0-9a-z]{1,6}\s*\)\s*[项目]?\s*$")
-ARTICLE_HEAD = re.compile(r"^.*?(?:\bart(?:icle|\.)?\s*[0-9]{1,3}|第\s*[0-9]{1,3}\s*条)")
-ZH_PARAGRAPH_START = re.compile(r"^第\s*[0-9]{1,3}\s*款")
-EN_PARAGRAPH_START = re.compile(r"^para(?:graph|\.)?\s*[0-9]")
 NUMBERED_PARAGRAPH = re.compile(r"^[0-9]+\([0-9]")  # a pinpoint at a treaty paragraph or below: "6(3)", "6(3)(d)"
 SPAN_CHARS = 80  # how far a question's reference may run from its first pinpoint
-# Where a reference written in a question may end: after a word, a ")" or a Chinese unit marker.
-SPAN_END = re.compile(r"(?<=[a-z0-9)])(?![a-z0-9])|(?<=[条段款项目])")
 
 
 def parse_range(
@@ -59,18 +54,44 @@ def parse_range(
 
     Usually one reading; "(i)-(v)" has two (letters i..v, roman numerals i..v), and which is meant
     depends on what exists, which the caller knows."""
+    m = _range_match(query)
+    if m is None:
+        return []
+    first, last = _bare(m["first"]), _bare(m["last"])
+    readings = [[first, last]] if m["sep"].lower() in PAIR_SEPARATORS else _runs(first, last)
+    return [refs for items in readings if (refs := _members(m, items, docs, default_report, default_treaty))]
+
+
+def overlong_run(
+    query: str, docs: list[Document], default_report: str = "report", default_treaty: str = "tip-protocol"
+) -> list[ParsedRef]:
+    """The two ends of a run of numbers longer than MAX_MEMBERS ("paras. 1-200"), each the reference
+    it stands for; [] when ``query`` is no such run. Not a range (``parse_range``), but where an end
+    does not exist the run is an unknown reference naming it, as a shorter run past the end is,
+    not a phrase to search."""
+    m = _range_match(query)
+    if m is None or m["sep"].lower() in PAIR_SEPARATORS:
+        return []
+    first, last = _bare(m["first"]), _bare(m["last"])
+    if not (first.isdigit() and last.isdigit()) or int(last) - int(first) < MAX_MEMBERS:
+        return []
+    return _members(m, [first, last], docs, default_report, default_treaty)
+
+
+def _range_match(query: str) -> re.Match | None:
     m = RANGE.match(_singular(query))
     # "arts. 5 and 6 (1)": the (1) is article 6's, not the range's; that is a list (parse_list)
     if m is None or m["first"].startswith("(") != m["last"].startswith("(") or m["tail"].lstrip().startswith("("):
-        return []
-    first, last = _bare(m["first"]), _bare(m["last"])
-    readings = [[first, last]] if m["sep"].lower() in LIST_SEPARATORS else _runs(first, last)
-    out = []
-    for items in readings:
-        refs = [parse_reference(_member(m, item), docs, default_report, default_treaty) for item in items]
-        if all(refs) and len({(r.doc, r.kind) for r in refs}) == 1:  # type: ignore[union-attr]
-            out.append(refs)
-    return out  # type: ignore[return-value]
+        return None
+    return m
+
+
+def _members(m: re.Match, items: list[str], docs: list[Document], default_report: str, default_treaty: str) -> list[ParsedRef]:
+    """The references ``items`` stand for in the range ``m``; [] unless all are references of one document and style."""
+    refs = [parse_reference(_member(m, item), docs, default_report, default_treaty) for item in items]
+    if all(refs) and len({(r.doc, r.kind) for r in refs}) == 1:  # type: ignore[union-attr]
+        return refs  # type: ignore[return-value]
+    return []
 
 
 def parse_list(
@@ -88,7 +109,7 @@ def parse_list(
     named = [_reading(part, docs, "", "") for part in parts]
     out = []
     for i, part in enumerate(parts):
-        defaults = {PARAGRAPH: default_report, ARTICLE: default_treaty}
+        defaults = {PARAGRAPH_STYLE: default_report, ARTICLE_STYLE: default_treaty}
         reading = _reading(part, docs, default_report, default_treaty)
         if reading is None:
             return []
@@ -97,7 +118,7 @@ def parse_list(
             source = next((r for r in nearest if r is not None and r.doc and r.kind == reading.kind), None)
             if source is not None:
                 defaults[source.kind] = source.doc
-        out.append((part, defaults[PARAGRAPH], defaults[ARTICLE]))
+        out.append((part, defaults[PARAGRAPH_STYLE], defaults[ARTICLE_STYLE]))
     return out
 
 
@@ -112,7 +133,7 @@ def mentioned_spans(question: str, docs: list[Document], default_report: str, de
     while (found := first_explicit(text[pos:])) is not None:
         window = text[pos + found.start : pos + found.start + SPAN_CHARS]
         shortest = found.end - found.start
-        ends = sorted({m.start() for m in SPAN_END.finditer(window) if m.start() > shortest}, reverse=True)
+        ends = sorted({m.start() for m in REFERENCE_END.finditer(window) if m.start() > shortest}, reverse=True)
         end = next((e for e in ends if _reads(window[:e], docs, default_report, default_treaty)), shortest)
         spans.append(window[:end])
         pos += found.start + end
@@ -132,11 +153,11 @@ def _inherit(previous: str, reading: ParsedRef | None, part: str) -> str:
     "第6条第3款" takes "第6条", "paragraph 4" after "article 6, paragraph 3" takes "article 6, ".
     After a whole article, "para. 7" stays what it says (the report's)."""
     if part[:1].isdigit():
-        return LEADING_WORDS.match(previous)[0] + part
+        return WORDS_BEFORE_NUMBER.match(previous)[0] + part
     if part.startswith("("):
         return LAST_ITEM.sub("", previous) + part
-    article = ARTICLE_HEAD.match(previous) if reading and NUMBERED_PARAGRAPH.match(reading.pinpoint) else None
-    if article and ZH_PARAGRAPH_START.match(part):
+    article = ARTICLE_PREFIX.match(previous) if reading and NUMBERED_PARAGRAPH.match(reading.pinpoint) else None
+    if article and ZH_TREATY_PARAGRAPH_START.match(part):
         return article[0] + part
     if article and EN_PARAGRAPH_START.match(part):
         return f"{article[0]}, {part}"
@@ -146,7 +167,7 @@ def _inherit(previous: str, reading: ParsedRef | None, part: str) -> str:
 def _parts(query: str, docs: list[Document], default_report: str, default_treaty: str) -> list[str]:
     """``query`` cut at list separators, adjacent pieces kept together while together they are
     one reference ("article 14, paragraph 1") or one range ("paras. 7 (c)-(e)")."""
-    pieces = LIST_SPLIT.split(query.strip())  # text, separator, text, ...
+    pieces = LIST_SEPARATOR.split(query.strip())  # text, separator, text, ...
     parts: list[str] = []
     current = pieces[0]
     for sep, piece in zip(pieces[1::2], pieces[2::2], strict=True):
@@ -170,7 +191,7 @@ def _reading(text: str, docs: list[Document], default_report: str, default_treat
 
 def _singular(query: str) -> str:
     """"paras. 7-9" as "para. 7-9": each member is read as one reference."""
-    return PLURALS.sub(lambda m: f"{m[1]}." if m[1] else m[2], query.strip())
+    return PLURAL_UNIT_WORD.sub(lambda m: f"{m[1]}." if m[1] else m[2], query.strip())
 
 
 def _member(m: re.Match, item: str) -> str:
@@ -189,8 +210,8 @@ def _runs(first: str, last: str) -> list[list[str]]:
         readings.append(_bounded([str(n) for n in range(int(first), int(last) + 1)]))
     if len(first) == len(last) == 1 and first.isalpha() and last.isalpha():
         readings.append(_bounded([chr(c) for c in range(ord(first), ord(last) + 1)]))
-    if first in ROMAN_NUMERALS and last in ROMAN_NUMERALS:
-        readings.append(_bounded(ROMAN_NUMERALS[ROMAN_NUMERALS.index(first) : ROMAN_NUMERALS.index(last) + 1]))
+    if first in ROMAN_ITEMS and last in ROMAN_ITEMS:
+        readings.append(_bounded(list(ROMAN_ITEMS[ROMAN_ITEMS.index(first) : ROMAN_ITEMS.index(last) + 1])))
     return [r for r in readings if r]
 
 

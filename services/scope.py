@@ -13,20 +13,13 @@ from __future__ import annotations
 import re
 
 from index.text_norm import normalize
+from ingest.grammar import EN_INSTRUMENT_TITLE, SENTENCE_OPENER, ZH_INSTRUMENT_TITLE, NameMatcher, document_names
 from ingest.units import Document
 
-ZH_TITLE = re.compile(r"《([^》]{2,40})》")
-EN_TITLE = re.compile(
-    r"\b([A-Z][\w'-]*(?:\s+(?:[A-Z][\w'-]*|in|of|against|on|the|and|by|for|to)){0,8}"
-    r"\s+(?:Protocol|Convention|Covenant|Charter|Directive))\b"
-)
-# A capitalised word followed by a determiner opens a sentence ("Both the Protocol", "Must this
-# Convention"), it is not part of a title: in titles a determiner follows a preposition ("against the").
-SENTENCE_WORD = re.compile(r"^[A-Z][\w'-]*\s+(?=(?:the|this|that|its|these|those|each|either|both)\s)")
 YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
 # Words that may stand beside a known name without making it another instrument
 # ("Does the Protocol ...", "Under this Convention ...", "这项议定书").
-FILLER = re.compile(
+BESIDE_A_NAME = re.compile(
     r"^(?:the|this|that|its|un|united nations|does|do|did|is|are|was|can|may|what|which|how|why|when|where|who|"
     r"under|according|in|of|to|by|for|and|本|该|这项|这个|此|上述|联合国|\s)*$",
     re.I,
@@ -36,12 +29,8 @@ FILLER = re.compile(
 def known_instrument(name: str, docs: list[Document]) -> bool:
     """True when ``name`` is one of the manifest's names, give or take filler words."""
     norm = normalize(name).strip()
-    for doc in docs:
-        for alias in sorted((doc.key, doc.short_en, doc.short_zh, *doc.aliases), key=len, reverse=True):
-            a = normalize(alias).strip()
-            if a and a in norm and FILLER.match(norm.replace(a, " ", 1)):
-                return True
-    return False
+    names = NameMatcher((normalize(n).strip(), doc.key) for doc in docs for n in document_names(doc))
+    return any(BESIDE_A_NAME.match(norm.replace(known, " ", 1)) for known in names.contained(norm))
 
 
 def out_of_scope(question: str, docs: list[Document], corpus_years: set[str]) -> tuple[str, str] | None:
@@ -49,8 +38,8 @@ def out_of_scope(question: str, docs: list[Document], corpus_years: set[str]) ->
 
     The template (``prompts/<lang>/<name>.txt``) words the notice in the question's language.
     """
-    names = [m.group(1) for m in ZH_TITLE.finditer(question)]
-    names += [SENTENCE_WORD.sub("", m.group(1)) for m in EN_TITLE.finditer(question)]
+    names = [m.group(1) for m in ZH_INSTRUMENT_TITLE.finditer(question)]
+    names += [SENTENCE_OPENER.sub("", m.group(1)) for m in EN_INSTRUMENT_TITLE.finditer(question)]
     for name in names:
         if not known_instrument(name, docs):
             return "scope_instrument", name.strip()

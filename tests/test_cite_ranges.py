@@ -121,6 +121,23 @@ def test_a_range_with_a_missing_member_is_an_unknown_reference(session_engine):
     assert caught.value.suggestions and "report:7(j)" in caught.value.suggestions
 
 
+@pytest.mark.parametrize("query", ["paras. 30-40", "paras. 1-200"])
+def test_a_run_past_the_end_of_the_report_is_an_unknown_reference(session_engine, query):
+    """However long the run: "paras. 1-200", longer than a range is read member by member, was searched
+    as a phrase (and answered with a treaty article) where "paras. 30-40" named the last paragraph."""
+    with pytest.raises(UnknownReference) as caught:
+        session_engine.cite(query)
+    assert caught.value.suggestions[0] == "report:32"
+    assert str(caught.value).startswith(f"no unit {query!r} in the corpus; nearest: report:32")
+
+
+def test_cli_cite_of_a_run_past_the_end_exits_2_naming_the_last_paragraph(app_main, capsys):
+    assert app_main(["cite", "paras. 1-200"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: no unit 'paras. 1-200' in the corpus; nearest: report:32,")
+
+
 def test_cli_cite_prints_the_units_of_a_range(app_main, capsys):
     assert app_main(["cite", "第6条第3款(a)至(d)项", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)

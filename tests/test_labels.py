@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import copy_corpus, settings_for
 
 from ingest.crossrefs import find_links, resolve_alias
 from ingest.labels import label_en, label_zh, labels_of_many, split_pinpoint
@@ -178,3 +179,24 @@ def test_every_link_is_followable(corpus_units, existing):
     links = [link for units in corpus_units.values() for u in units for link in u.links]
     assert links, "the corpus has cross-references"
     assert set(links) <= existing
+
+
+def test_a_second_parse_links_only_to_provisions_that_still_exist(tmp_path):
+    """Parsing the corpus again in the same process (the UI adding a document, eval.scale, tests) reads
+    the documents as they are now: a provision deleted in between is no link target any more."""
+    from index.build import parse_corpus
+
+    corpus = copy_corpus(tmp_path / "corpus", ("report", "tip-protocol"))
+    settings = settings_for(tmp_path / "index", corpus, tmp_path / "cache")
+
+    def links_of(units) -> dict[str, tuple[str, ...]]:
+        return {u.ref: u.links for u in units if u.doc == "report"}
+
+    before = links_of(parse_corpus(settings)[1])
+    citing = next(ref for ref, links in before.items() if "tip-protocol:6(3)(d)" in links)
+    treaty = corpus / "tip_protocol_en.txt"
+    treaty.write_text(treaty.read_text(encoding="utf-8").replace("d) Employment, educational and training opportunities.\n", ""),
+                      encoding="utf-8")
+    after = links_of(parse_corpus(settings)[1])
+    assert not any("tip-protocol:6(3)(d)" in links for links in after.values())
+    assert "tip-protocol:6(3)" in after[citing]  # the mention now links to what is left of it

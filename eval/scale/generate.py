@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.scale.sentences import Pool, load_pools
+from ingest.grammar import ROMAN_ITEMS, cn_numeral, letter_item, roman_numeral
 from ingest.manifest import MANIFEST_NAME, load_manifest
 
 # Document mix (kind, language, weight): like the shipped corpus, plus some of each other kind.
@@ -57,14 +58,12 @@ P_PARAGRAPH_LETTERS = 0.25
 LETTERS = (2, 10)
 P_ROMANS = 0.15  # (i) (ii) under a letter; never under h, where "(i)" would read as the next letter
 ROMANS = (2, 4)
-ROMAN_NUMERALS = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii")
 LETTER_STYLES = {"en": ("{}) ", "({}) "), "zh": ("（{}）",)}
 ROMAN_STYLE = {"en": "({}) ", "zh": "（{}）"}
 PREAMBLE_WORD = {"en": "Preamble", "zh": "序言"}
 AGREED = {"en": "Have agreed as follows:", "zh": "兹协议如下："}
 TERMINATOR = {"en": (";", "."), "zh": ("；", "。")}
 JOIN = {"en": " ", "zh": ""}
-ZH_DIGITS = "零一二三四五六七八九"
 MARKER_FILE = ".pinpoint-scale"  # marks a folder this module may overwrite
 KEY_PREFIX = "scale-"
 # The paragraph the incremental-ingest measure appends: a sentence no generated text contains.
@@ -161,10 +160,9 @@ def _shipped_manifest(shipped: Path, dest: Path) -> str:
 
 
 def _count_units(corpus: Path) -> int:
-    from ingest.parse import parse_document
+    from ingest.parse import parse_documents
 
-    docs = load_manifest(corpus)
-    return sum(len(parse_document(doc, corpus, docs)) for doc in docs)
+    return len(parse_documents(load_manifest(corpus), corpus))
 
 
 def _pick_kind(rng: random.Random) -> tuple[str, str]:
@@ -226,7 +224,7 @@ def _report(rng: random.Random, pool: Pool, language: str, budget: int, title: s
 
 
 def _chapter_numeral(number: int, language: str) -> str:
-    return _zh_numeral(number) if language == "zh" else _roman(number).upper()
+    return cn_numeral(number) if language == "zh" else roman_numeral(number).upper()
 
 
 # ---------------------------------------------------------------- treaties
@@ -245,8 +243,8 @@ def _treaty(rng: random.Random, pool: Pool, language: str, budget: int, title: s
         if chapter == 0 or (chapter < MAX_CHAPTERS and rng.random() < P_TREATY_CHAPTER):
             chapter += 1
             heading = rng.choice(pool.headings)
-            doc.text(*(["", _roman(chapter).upper(), heading] if language == "en" else
-                       ["", f"第{_zh_numeral(chapter)}章 {heading}"]))
+            doc.text(*(["", roman_numeral(chapter).upper(), heading] if language == "en" else
+                       ["", f"第{cn_numeral(chapter)}章 {heading}"]))
         article += 1
         heading = rng.choice(pool.headings)
         doc.text("")
@@ -277,7 +275,7 @@ def _paragraphs(rng: random.Random, pool: Pool, language: str, doc: _Lines, room
         left = room - (doc.units - start) - 1
         if left < 0:
             return
-        marker = f"{number}. " if language == "en" else f"{_zh_numeral(number)}、"
+        marker = f"{number}. " if language == "en" else f"{cn_numeral(number)}、"
         if left >= LETTERS[0] and rng.random() < P_PARAGRAPH_LETTERS:
             doc.unit(marker + rng.choice(pool.lead_ins))
             _letters(rng, pool, language, doc, left, style)
@@ -291,12 +289,12 @@ def _letters(rng: random.Random, pool: Pool, language: str, doc: _Lines, room: i
     spare = room - count  # units left over for sub-subparagraphs
     semi, stop = TERMINATOR[language]
     for n, clause in enumerate(_distinct(rng, pool.clauses, count)):
-        letter, last = _letter(n), n == count - 1
+        letter, last = letter_item(n), n == count - 1
         doc.unit(style.format(letter) + clause + (stop if last else semi))
         if not last and letter < "h" and spare >= ROMANS[0] and rng.random() < P_ROMANS:
             romans = min(rng.randint(*ROMANS), spare)
             spare -= romans
-            for numeral, clause in zip(ROMAN_NUMERALS[:romans], _distinct(rng, pool.clauses, romans), strict=True):
+            for numeral, clause in zip(ROMAN_ITEMS[:romans], _distinct(rng, pool.clauses, romans), strict=True):
                 doc.unit(ROMAN_STYLE[language].format(numeral) + clause + semi)
 
 
@@ -304,7 +302,7 @@ def _items(rng: random.Random, pool: Pool, language: str, doc: _Lines, count: in
     """A report paragraph's sub-items (a), (b), ...: ";" after each, "." after the last."""
     semi, stop = TERMINATOR[language]
     for n, clause in enumerate(_distinct(rng, pool.clauses, count)):
-        doc.unit(style.format(_letter(n)) + clause + (stop if n == count - 1 else semi))
+        doc.unit(style.format(letter_item(n)) + clause + (stop if n == count - 1 else semi))
 
 
 # ---------------------------------------------------------------- text and numerals
@@ -319,25 +317,6 @@ def _distinct(rng: random.Random, texts: list[str], count: int) -> list[str]:
     if count <= len(texts):
         return rng.sample(texts, count)
     return [rng.choice(texts) for _ in range(count)]
-
-
-def _letter(index: int) -> str:
-    """a..z, then aa, bb, ... as UN documents number sub-items."""
-    return chr(ord("a") + index) if index < 26 else chr(ord("a") + index - 26) * 2
-
-
-def _roman(number: int) -> str:
-    out = ""
-    for value, numeral in ((50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
-        while number >= value:
-            out, number = out + numeral, number - value
-    return out
-
-
-def _zh_numeral(number: int) -> str:
-    """1..99 in Chinese numerals, as the parsers read them (一, 十, 十一, 二十三)."""
-    tens, ones = divmod(number, 10)
-    return (ZH_DIGITS[tens] if tens > 1 else "") + ("十" if tens else "") + (ZH_DIGITS[ones] if ones else "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,17 +14,29 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest import treaty_articles as treaty
-from ingest import un_paragraphs as report
+from ingest.grammar import (
+    ARTICLE_HEADING,
+    CHAPTER_HEADING,
+    CLOSING_LINE,
+    CN_HEADING_NUMERAL,
+    PREAMBLE_HEADING,
+    REPORT_HEADING,
+    REPORT_ITEM,
+    REPORT_PARAGRAPH,
+    TREATY_CHAPTER_NUMERAL,
+    TREATY_LETTER,
+    TREATY_PARAGRAPH,
+    TREATY_ROMAN,
+)
 from ingest.manifest import load_manifest
 from ingest.readers import FURNITURE, blocks, read_text
 
 # Patterns that give a line structural meaning in some parser: a pool string must start with none of them.
 STRUCTURAL = (
-    report.PARAGRAPH, report.ITEM, report.HEADING, treaty.ARTICLE, treaty.PARAGRAPH, treaty.LETTER,
-    treaty.ROMAN, treaty.PREAMBLE, treaty.CLOSING, FURNITURE,
+    REPORT_PARAGRAPH, REPORT_ITEM, REPORT_HEADING, ARTICLE_HEADING, TREATY_PARAGRAPH, TREATY_LETTER,
+    TREATY_ROMAN, PREAMBLE_HEADING, CLOSING_LINE, FURNITURE,
 )
-MARKER = re.compile(r"^(?:\d{1,4}\s*[.．]\s*|[(（]?[a-z]{1,4}[)）]\s*|[一二三四五六七八九十]+[.、．]\s*|[A-Z]\.\s*)")
+MARKER = re.compile(rf"^(?:\d{{1,4}}\s*[.．]\s*|[(（]?[a-z]{{1,4}}[)）]\s*|{CN_HEADING_NUMERAL}[.、．]\s*|[A-Z]\.\s*)")
 ZH_SENTENCE = re.compile(r"[^。]+。?")
 EN_SENTENCE = re.compile(r"(?<=\.)\s+(?=[A-Z“\"])")
 CLAUSE_END = re.compile(r"(?:[;；]\s*(?:and|or)?|[.。,，])$")
@@ -75,11 +87,11 @@ def load_pools(corpus_dir: Path) -> dict[str, Pool]:
 def _collect_report(lines: list[str], pool: Pool, language: str) -> None:
     """Report lines: headings (their titles), paragraphs (sentences), sub-items (clauses)."""
     for line in lines:
-        if report.HEADING.match(line) and not report.PARAGRAPH.match(line):
+        if REPORT_HEADING.match(line) and not REPORT_PARAGRAPH.match(line):
             _keep(pool.headings, MARKER.sub("", line), MIN_HEADING_CHARS)
-        elif report.ITEM.match(line):
+        elif REPORT_ITEM.match(line):
             pool.add_clause(MARKER.sub("", line))
-        elif report.PARAGRAPH.match(line):
+        elif REPORT_PARAGRAPH.match(line):
             pool.add_text(MARKER.sub("", line), language)
 
 
@@ -88,19 +100,19 @@ def _collect_treaty(lines: list[str], pool: Pool, language: str) -> None:
     previous = ""
     in_preamble = False
     for line in lines:
-        if treaty.CLOSING.match(line):
+        if CLOSING_LINE.match(line):
             break
-        chapter = treaty.CHAPTER.match(line)
-        if treaty.ARTICLE.match(line) or (chapter and not chapter.group(4)):
+        chapter = CHAPTER_HEADING.match(line)
+        if ARTICLE_HEADING.match(line) or (chapter and not chapter.group(4)):
             in_preamble = False
-        elif (treaty.ARTICLE.match(previous) or re.fullmatch(r"[IVX]+", previous)) and not line.endswith(TERMINAL):
+        elif (ARTICLE_HEADING.match(previous) or re.fullmatch(TREATY_CHAPTER_NUMERAL, previous)) and not line.endswith(TERMINAL):
             _keep(pool.headings, line, MIN_HEADING_CHARS)
-        elif treaty.PREAMBLE.match(line):
+        elif PREAMBLE_HEADING.match(line):
             in_preamble = True
         elif in_preamble:
             if line.endswith((",", "，")):
                 _keep(pool.preamble, line)
-        elif treaty.LETTER.match(line) or treaty.ROMAN.match(line):
+        elif TREATY_LETTER.match(line) or TREATY_ROMAN.match(line):
             pool.add_clause(MARKER.sub("", line))
         else:
             pool.add_text(MARKER.sub("", line), language)
