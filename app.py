@@ -126,7 +126,7 @@ def _ask(settings, args) -> int:
         return EXIT_BAD_INPUT
     answerer = _answerer(settings)
     if not args.batch:
-        result = answerer.answer(args.question)
+        result = answerer.answer(args.question).to_json()
         print(json.dumps(result, ensure_ascii=False) if args.json else _render_answer(result))
         return 0
     from services.engine import QuestionError
@@ -149,13 +149,13 @@ def _batch_result(answerer, line: str, number: int, question_error: type[Excepti
     if not isinstance(item, dict):
         return {"id": None, "error": "a line must be a JSON object", "line": number}
     try:
-        return {"id": item.get("id"), **answerer.answer(item.get("question", ""), item.get("history"))}
+        return {"id": item.get("id"), **answerer.answer(item.get("question", ""), item.get("history")).to_json()}
     except question_error as exc:
         return {"id": item.get("id"), "error": str(exc), "line": number}
 
 
 def _cite(settings, args) -> int:
-    result = _engine(settings).cite(args.query)
+    result = _engine(settings).cite(args.query).to_json()
     print(json.dumps(result, ensure_ascii=False) if args.json else _render_cite(result))
     return 0
 
@@ -186,6 +186,9 @@ def _render_unit(record: dict) -> str:
     lines.extend(f"see also: {link['labels']['en']} ({link['ref']})" for link in record["links"])
     for version in record.get("versions", ()):
         lines.append(f"{version['language']} version ({version['ref']}):\n{version['text']}")
+    for translation in record["translations"]:
+        if not translation["official"]:
+            lines.append(f"Unofficial translation / 非官方译文 ({translation['lang']}):\n{translation['text']}")
     return "\n".join(lines)
 
 

@@ -150,8 +150,6 @@ class Settings:
     # A sub-unit scored at most this far below one of its ancestors is lifted to the ancestor's score,
     # so that it ranks first (index/hybrid.py, _lift_sub_units).
     sub_unit_margin: float = field(default_factory=lambda: _env_float("PINPOINT_SUB_UNIT_MARGIN", 0.1))
-    # Below this fused score of the best unit, `ask` says the documents do not answer.
-    answer_threshold: float = field(default_factory=lambda: _env_float("PINPOINT_ANSWER_THRESHOLD", 0.0))
     # The extractive answer quotes the best unit and those within this fused-score margin of it, at
     # most quote_max: a 0.1 margin cited 0.69 correct (precision) and found 0.79 of the gold refs
     # (recall), against 0.48 / 0.84 for always quoting the top 3. Swept again with the fusion of
@@ -160,6 +158,14 @@ class Settings:
     # and 0.57 / 0.84. Two quotes at most answer two-part questions and leave out a third, weaker one.
     quote_max: int = field(default_factory=lambda: _env_int("PINPOINT_QUOTE_MAX", 2))
     quote_margin: float = field(default_factory=lambda: _env_float("PINPOINT_QUOTE_MARGIN", 0.2))
+    # A question that asks for a list ("list all the measures …") may quote this many units.
+    quote_max_list: int = field(default_factory=lambda: _env_int("PINPOINT_QUOTE_MAX_LIST", 6))
+    # A declined answer names this many closest units ("closest, not an answer").
+    closest_units: int = field(default_factory=lambda: _env_int("PINPOINT_CLOSEST_UNITS", 3))
+    # The answerability model (services/answerability.py), fitted by `python -m eval.answerability`.
+    answerability_path: Path = field(
+        default_factory=lambda: Path(_env("PINPOINT_ANSWERABILITY", str(ROOT / "data" / "answerability.json")))
+    )
     max_question_chars: int = field(default_factory=lambda: _env_int("PINPOINT_MAX_QUESTION_CHARS", 2000))
     tokenizer_encoding: str = field(default_factory=lambda: _env("PINPOINT_TOKEN_ENCODING", "cl100k_base"))
     # --- answering (services/answer.py, services/backends.py) ---------------------------------------

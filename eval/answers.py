@@ -3,17 +3,22 @@
     python -m eval.answers [--set FILE] [--multiturn FILE] [--backend NAME[,NAME]] [--limit N]
 
 For every question of the set the Answerer (services/answer.py) answers, and per backend:
-- citation precision / recall per answer, ID-based as in ALCE: a citation is correct when it is a
-  gold ref or the direct parent or a direct child of one (eval.metrics.related); recall is the
-  share of gold refs some citation matches. Averaged over the answerable questions; an answer
-  that cites nothing scores 0 on both;
+- citation precision / recall per answer, strict: a citation is correct when it is a gold ref or
+  one of the set's explicitly acceptable alternatives (a citation in another language version of
+  the same provision counts); recall is the share of gold refs cited. Averaged over the
+  answerable questions; an answer that cites nothing scores 0 on both. The JSON also keeps the
+  lenient precision (a direct parent or child counts, as in ALCE);
 - verbatim quote rate: every citation's quote must be its unit's text and occur in the source
   file, and every quotation in a generated answer must occur in a unit it cites (must be 100%);
 - key-fact coverage: a key fact (a short string from the source) is covered when the answer
-  text or its quoted units contain it (whitespace-insensitive);
-- refusal accuracy: the answer's "answerable" against the set's;
-- multi-turn (eval/sets/multiturn.jsonl): the second turn is asked with the first turn and its
-  answer as history; hit@5 (lenient) of the retrieval of the condensed question.
+  text, its quoted units or their translations contain it (whitespace-insensitive);
+- refusal, in two parts: refused when unanswerable, answered when answerable (never one accuracy);
+- reader's language: the share of answers whose own words (all but the verbatim ``>`` quotes) are
+  in the question's language; cross-language rendered: the share of citations of a unit in the
+  other language that carry its text in the reader's language;
+- multi-turn (eval/sets/multiturn.jsonl): every turn asked with the conversation so far; the
+  last turn scored: hit@5 (strict) of its retrieval, refusal of unanswerable last turns, and how
+  often it repeated the previous answer's first citation where the gold is another unit.
 Backends that need a server or a model file (openai, gguf) are skipped with a notice when
 PINPOINT_LLM_BASE_URL / PINPOINT_GGUF_PATH is not set or the model cannot be started.
 Writes eval/reports/answers-<set>.md and .json.
@@ -38,6 +43,7 @@ import settings as settings_module  # noqa: E402
 
 settings_module.apply_offline_defaults()
 
+from eval.__main__ import shown_path  # noqa: E402
 from eval.metrics import hit_at, related  # noqa: E402
 from eval.questions import EvalSetError, load_set, warn_unknown_refs  # noqa: E402
 
@@ -85,33 +91,38 @@ def unavailable(settings) -> str | None:
     return None
 
 
-def score_answer(item: dict, result: dict, engine, sources: dict[str, str]) -> dict:
-    """Per-answer scores (None where a metric does not apply)."""
+def score_answer(item: dict, result, engine, sources: dict[str, str]) -> dict:
+    """Per-answer scores (None where a metric does not apply); ``result`` is an ``Answer``."""
+    from index.text_norm import HAS_CJK, language_of
     from services.verify import QUOTED, UNOFFICIAL
 
     by_ref = engine.index.by_ref
     parent_of = {ref: unit.parent for ref, unit in by_ref.items()}
-    cited = [c["ref"] for c in result["citations"]]
-    gold = list(item.get("gold") or [])
-    precision = recall = None
+    versions = engine.index.versions  # a citation in another language version names the same provision
+    cited = [c.ref for c in result.citations]
+    named = {v for ref in cited for v in (ref, *versions.get(ref, ()))}
+    gold, acceptable = list(item.get("gold") or []), list(item.get("acceptable") or [])
+    precision = recall = lenient_precision = None
     if item.get("answerable") and gold:
-        versions = engine.index.versions  # a citation in another language version names the same provision
+        def hit(ref: str, targets: list[str], lenient: bool) -> bool:
+            return any(related(r, g, parent_of if lenient else None) for r in (ref, *versions.get(ref, ())) for g in targets)
 
-        def matches(ref: str, g: str) -> bool:
-            return any(related(r, g, parent_of) for r in (ref, *versions.get(ref, ())))
-
-        correct = [c for c in cited if any(matches(c, g) for g in gold)]
+        correct = [c for c in cited if hit(c, gold + acceptable, False)]
         precision = len(correct) / len(cited) if cited else 0.0
-        recall = sum(any(matches(c, g) for c in cited) for g in gold) / len(gold)
+        lenient_precision = sum(hit(c, gold, True) for c in cited) / len(cited) if cited else 0.0
+        recalled = sum(g in named for g in gold)
+        if not recalled and any(a in named for a in acceptable):
+            recalled = 1  # an explicitly acceptable alternative stands for the gold unit
+        recall = recalled / len(gold)
     quotes_ok = quotes = 0
-    for c in result["citations"]:
-        unit = by_ref[c["ref"]]
+    for c in result.citations:
+        unit = by_ref[c.ref]
         quotes += 1
-        quotes_ok += c["quote"] == unit.text and c["quote"] in sources[unit.doc]
-    if result["backend"] != "extractive" and not result.get("notice") and cited:
+        quotes_ok += c.quote == unit.text and c.quote in sources[unit.doc]
+    if result.backend != "extractive" and not result.notice and cited:
         # a generated answer (a not-found answer is composed of verbatim units, checked above)
         texts = [by_ref[r].text for r in cited]
-        for line in result["answer"].split("\n"):
+        for line in result.answer.split("\n"):
             for match in QUOTED.finditer(line):
                 if UNOFFICIAL.search(line[: match.start()]):
                     continue
@@ -119,21 +130,30 @@ def score_answer(item: dict, result: dict, engine, sources: dict[str, str]) -> d
                 quotes += 1
                 quotes_ok += any(quote in t or _squash(quote) in _squash(t) for t in texts)
     facts = item.get("key_facts") or []
-    haystack = _squash(result["answer"] + "".join(c["quote"] for c in result["citations"]))
+    translations = "".join(c.translation.text for c in result.citations if c.translation is not None)
+    haystack = _squash(result.answer + "".join(c.quote for c in result.citations) + translations)
     covered = sum(_squash(f) in haystack for f in facts)
+    own = "\n".join(line for line in result.answer.split("\n") if not line.lstrip().startswith(">"))
+    cross = [c for c in result.citations if by_ref[c.ref].lang != result.language]
     return {
         "id": item["id"],
         "precision": precision,
         "recall": recall,
+        "lenient_precision": lenient_precision,
         "quotes": quotes,
         "quotes_verbatim": quotes_ok,
         "facts": len(facts),
         "facts_covered": covered,
-        "refusal_correct": bool(result["answerable"]) == bool(item.get("answerable")),
-        "answerable": result["answerable"],
+        "expected_answerable": bool(item.get("answerable")),
+        "answerable": result.answerable,
+        # the answer's own words (all but the verbatim > blocks) in the reader's language
+        "own_language": language_of(own) == result.language,
+        "own_cjk_share": round(len(HAS_CJK.findall(own)) / max(1, len(re.sub(r"\s", "", own))), 3),
+        "cross_citations": len(cross),
+        "cross_rendered": sum(c.translation is not None and c.translation.lang == result.language for c in cross),
         "cited": cited,
-        "notice": result.get("notice"),
-        "flags": result.get("flags", []),
+        "notice": result.notice,
+        "flags": list(result.flags),
     }
 
 
@@ -145,14 +165,24 @@ def _mean(values: list) -> float | None:
 def summarize(rows: list[dict], ms: list[float]) -> dict:
     quotes = sum(r["quotes"] for r in rows)
     facts = sum(r["facts"] for r in rows)
+    cross = sum(r["cross_citations"] for r in rows)
+    positive = [r for r in rows if r["expected_answerable"]]
+    negative = [r for r in rows if not r["expected_answerable"]]
+    answered = [r for r in rows if r["answerable"]]
     return {
         "questions": len(rows),
         "citation_precision": _mean([r["precision"] for r in rows]),
         "citation_recall": _mean([r["recall"] for r in rows]),
+        "lenient_precision": _mean([r["lenient_precision"] for r in rows]),
         "verbatim_quote_rate": round(sum(r["quotes_verbatim"] for r in rows) / quotes, 4) if quotes else None,
         "quotes": quotes,
         "key_fact_coverage": round(sum(r["facts_covered"] for r in rows) / facts, 4) if facts else None,
-        "refusal_accuracy": _mean([float(r["refusal_correct"]) for r in rows]),
+        "refused_when_unanswerable": _mean([float(not r["answerable"]) for r in negative]),
+        "answered_when_answerable": _mean([float(r["answerable"]) for r in positive]),
+        "unanswerable": len(negative),
+        "reader_language": _mean([float(r["own_language"]) for r in answered]),
+        "cross_rendered": round(sum(r["cross_rendered"] for r in rows) / cross, 4) if cross else None,
+        "cross_citations": cross,
         "notices": sum(1 for r in rows if r["notice"]),  # out-of-scope, cut question, or model fallback
         "gate_flags": sum(len(r["flags"]) for r in rows),
         "p50_ms": round(statistics.median(ms), 1) if ms else None,
@@ -160,20 +190,35 @@ def summarize(rows: list[dict], ms: list[float]) -> dict:
 
 
 def multiturn(answerer, items: list[dict], engine) -> dict:
-    parent_of = {ref: unit.parent for ref, unit in engine.index.by_ref.items()}
+    """Every turn asked with the turns and answers before it as history; scored on the last turn:
+    hit@5 of its retrieval (strict, acceptable alternatives count), whether it was answered or
+    declined as it should be, and whether it repeated the previous answer's first citation where
+    the gold is another unit."""
     hits, rows = [], []
     for item in items:
-        first, second = item["turns"][:2]
-        one = answerer.answer(first)
-        history = [{"role": "user", "content": first}, {"role": "assistant", "content": one["answer"]}]
-        two = answerer.answer(second, history)
-        ranking = [[r["ref"]] for r in two["retrieved"]]
-        hit = hit_at(ranking, item["gold"], 5, parent_of) if item.get("gold") else None
+        history: list[dict] = []
+        previous = last = None
+        for turn in item["turns"]:
+            previous, last = last, answerer.answer(turn, history)
+            history += [{"role": "user", "content": turn}, {"role": "assistant", "content": last.answer}]
+        assert last is not None
+        targets = [*item["gold"], *item.get("acceptable", [])]
+        ranking = [[ref] for ref, _ in last.retrieved]
+        hit = hit_at(ranking, targets, 5) if item.get("gold") else None
         if hit is not None:
             hits.append(hit)
-        rows.append({"id": item["id"], "standalone": two["standalone_question"], "hit@5": hit,
-                     "top5": [r[0] for r in ranking[:5]]})
-    return {"items": len(items), "scored": len(hits), "hit@5": _mean(hits), "rows": rows}
+        first = [c.ref for c in last.citations[:1]]
+        before = [c.ref for c in previous.citations[:1]] if previous is not None else []
+        repeated = bool(first) and first == before and first[0] not in targets
+        rows.append({"id": item["id"], "standalone": last.standalone_question, "hit@5": hit,
+                     "answerable": last.answerable, "expected_answerable": bool(item.get("answerable")),
+                     "repeated": repeated, "top5": [r[0] for r in ranking[:5]]})
+    scored = [r for r in rows if r["hit@5"] is not None]
+    negative = [r for r in rows if not r["expected_answerable"]]
+    return {"items": len(items), "scored": len(hits), "hit@5": _mean(hits),
+            "repeated": sum(r["repeated"] for r in scored),
+            "refused_when_unanswerable": _mean([float(not r["answerable"]) for r in negative]),
+            "rows": rows}
 
 
 def run_backend(name: str, base, engine, items, turns, sources) -> dict:
@@ -208,7 +253,8 @@ def fmt(value) -> str:
 
 def markdown(set_name: str, runs: list[dict]) -> str:
     header = ["backend", "questions", "cit. precision", "cit. recall", "verbatim quotes", "key facts",
-              "refusal acc.", "multi-turn hit@5", "notices", "p50 ms"]
+              "refused (unanswerable)", "answered (answerable)", "reader's language", "cross-language rendered",
+              "multi-turn hit@5", "notices", "p50 ms"]
     lines = [f"# Answer evaluation: {set_name}", "", __doc__.split("\n\n", 2)[2].strip(), "",
              "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     skipped = []
@@ -220,7 +266,9 @@ def markdown(set_name: str, runs: list[dict]) -> str:
         lines.append("| " + " | ".join([
             run["backend"], str(s["questions"]), fmt(s["citation_precision"]), fmt(s["citation_recall"]),
             f"{fmt(s['verbatim_quote_rate'])} ({s['quotes']})", fmt(s["key_fact_coverage"]),
-            fmt(s["refusal_accuracy"]), fmt(run["multiturn"]["hit@5"]), str(s["notices"]), fmt(s["p50_ms"]),
+            f"{fmt(s['refused_when_unanswerable'])} (of {s['unanswerable']})", fmt(s["answered_when_answerable"]),
+            fmt(s["reader_language"]), f"{fmt(s['cross_rendered'])} (of {s['cross_citations']})",
+            fmt(run["multiturn"]["hit@5"]), str(s["notices"]), fmt(s["p50_ms"]),
         ]) + " |")
     if skipped:
         lines += ["", "Skipped backends:", *skipped]
@@ -246,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     set_name = args.set.stem
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"answers-{set_name}.json").write_text(
-        json.dumps({"set": str(args.set), "multiturn": str(args.multiturn), "runs": runs}, ensure_ascii=False, indent=1),
+        json.dumps({"set": shown_path(args.set), "multiturn": shown_path(args.multiturn), "runs": runs}, ensure_ascii=False, indent=1),
         encoding="utf-8",
     )
     report = markdown(set_name, runs)

@@ -91,9 +91,9 @@ class EngineSystem:
     def ask(self, question: str) -> Answer:
         """A position holds the ref and its other language versions (index/versions.py): retrieval
         lists a provision once, in the asker's language, and a gold ref names it in one of them."""
-        out = self.engine.ask(question)  # type: ignore[attr-defined]
+        found = self.engine.retrieve(question)  # type: ignore[attr-defined]
         versions = self.engine.index.versions  # type: ignore[attr-defined]
-        return [[hit["ref"], *versions.get(hit["ref"], ())] for hit in out["retrieved"]], bool(out["answerable"])
+        return [[ref, *versions.get(ref, ())] for ref in found.refs], found.answerable
 
 
 class StarterSystem:

@@ -223,7 +223,7 @@ def warm(questions: list[str]) -> dict[str, Any]:
     def cite(query: str) -> None:
         nonlocal resolved
         try:
-            resolved += pinpoint.cite(query).get("ref") == expected[query]
+            resolved += getattr(pinpoint.cite(query), "ref", None) == expected[query]
         except UnknownReference:
             pass
 

@@ -34,13 +34,14 @@ class Rendering:
     lang: str
     text: str
     provenance: str
+    own: str = ""  # the rendering of the unit's own words (for a sub-item's parent: its lead-in)
 
     def to_json(self) -> dict:
-        return {"ref": self.ref, "lang": self.lang, "text": self.text, "provenance": self.provenance}
+        return {"ref": self.ref, "lang": self.lang, "text": self.text, "provenance": self.provenance, "own": self.own}
 
     @classmethod
     def from_json(cls, data: dict) -> Rendering:
-        return cls(data["ref"], data["lang"], data["text"], data["provenance"])
+        return cls(data["ref"], data["lang"], data["text"], data["provenance"], data.get("own", ""))
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,8 @@ def collect_renderings(folder: Path, docs: list[Document], units: list[Unit]) ->
         for unit in members:
             text = _full(unit, by_ref, own_rendered)
             if text is not None:
-                provenance = own_rendered[unit.ref].provenance
-                renderings[unit.ref] = Rendering(unit.ref, lang, text, provenance)
+                line = own_rendered[unit.ref]
+                renderings[unit.ref] = Rendering(unit.ref, lang, text, line.provenance, line.text)
     return renderings, warnings
 
 

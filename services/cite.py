@@ -15,6 +15,8 @@ from ingest.labels import labels_of_many
 from ingest.units import Unit
 from services.refparse import ParsedRef, nearest, parse_reference, resolve
 from services.refrange import overlong_run, parse_list, parse_range
+from services.results import Link, NamedUnits, UnitRecord, Version
+from services.translations import translations_of
 
 PHRASE_MATCHES = 5
 
@@ -29,44 +31,42 @@ class UnknownReference(LookupError):
         self.suggestions = suggestions
 
 
-def unit_record(index: LoadedIndex, unit: Unit) -> dict:
-    """The JSON shape of one unit for `cite` and the sources panel.
-
-    ``versions`` (the same provision verbatim in the document's other language versions) is there
-    only when the document has some, so the shape stays the contract's where it has none."""
-    record = {
-        "ref": unit.ref,
-        "text": unit.text,
-        "labels": _labels(unit),
-        "lead_in": unit.lead_in,
-        "links": [{"ref": ref, "labels": _labels(index.by_ref[ref])} for ref in unit.links if ref in index.by_ref],
-    }
-    if unit.ref in index.versions:
-        record["versions"] = [_version(index.by_ref[ref]) for ref in index.versions[unit.ref]]
-    return record
+def unit_record(index: LoadedIndex, unit: Unit) -> UnitRecord:
+    """One unit for `cite` and the sources panel: verbatim text, labels, lead-in, links, its other
+    official language versions (only where the document has some) and its text in the other language."""
+    return UnitRecord(
+        ref=unit.ref,
+        text=unit.text,
+        labels=_labels(unit),
+        lead_in=unit.lead_in,
+        language=unit.lang,
+        links=tuple(Link(ref, _labels(index.by_ref[ref])) for ref in unit.links if ref in index.by_ref),
+        versions=tuple(_version(index.by_ref[ref]) for ref in index.versions.get(unit.ref, ())),
+        translations=translations_of(index, unit.ref),
+    )
 
 
-def _version(unit: Unit) -> dict:
-    return {"ref": unit.ref, "language": unit.lang, "text": unit.text, "labels": _labels(unit)}
+def _version(unit: Unit) -> Version:
+    return Version(unit.ref, unit.lang, unit.text, _labels(unit))
 
 
 def _labels(unit: Unit) -> dict[str, str]:
     return {"en": unit.label_en, "zh": unit.label_zh}
 
 
-def lookup_reference(index: LoadedIndex, query: str, default_report: str, default_treaty: str) -> dict | None:
-    """The unit a reference names, or ``{"query", "labels", "units"}`` for a range or a list of references
-    ("paras. 7 (c)-(e)", "paras. 7 (c) and 8 (d)"); None when ``query`` is not a reference at all."""
+def lookup_reference(
+    index: LoadedIndex, query: str, default_report: str, default_treaty: str
+) -> UnitRecord | NamedUnits | None:
+    """The unit a reference names, or every unit a range or a list of references names ("paras. 7
+    (c)-(e)", "paras. 7 (c) and 8 (d)") with one citation of them all; None when ``query`` is not a
+    reference at all."""
     refs = named_refs(index, query, default_report, default_treaty)
     if refs is None:
         return None
     if len(refs) == 1:
         return unit_record(index, index.by_ref[refs[0]])
-    return {
-        "query": query.strip(),
-        "labels": joint_labels(index, refs),
-        "units": [unit_record(index, index.by_ref[ref]) for ref in refs],
-    }
+    units = tuple(unit_record(index, index.by_ref[ref]) for ref in refs)
+    return NamedUnits(query.strip(), joint_labels(index, refs), units)
 
 
 def joint_labels(index: LoadedIndex, refs: list[str]) -> dict[str, str]:

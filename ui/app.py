@@ -19,6 +19,7 @@ import gradio as gr
 from services.answer import Answerer
 from services.cite import UnknownReference, joint_labels, unit_record
 from services.engine import QuestionError
+from services.results import NamedUnits, PhraseMatches
 from settings import ROOT, Settings, get_settings
 from ui import render
 from ui.binding import BindingRefused, check_binding
@@ -101,6 +102,9 @@ CSS = """
 .pp-leadin { margin: 4px 0; font-size: 0.92em; }
 .pp-version { margin: 6px 0 0 0; }
 .pp-version .pp-text { border-left-style: dashed; }
+.pp-rendering { margin: 6px 0; padding: 6px 10px; border: 1px dashed var(--border-color-primary); border-radius: 6px;
+  background: var(--background-fill-secondary); }
+.pp-rendering-text { white-space: pre-wrap; font-style: italic; }
 .pp-ref, .pp-copy { cursor: pointer; border: 1px solid var(--border-color-primary); border-radius: 12px;
   padding: 1px 10px; margin: 2px 2px; background: var(--background-fill-primary); font-size: 0.9em; }
 .pp-ref { color: var(--link-text-color); }
@@ -128,7 +132,7 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
     """The gr.Blocks of the whole UI over ``live``'s current engine, answerer and browser."""
 
     def record(s: Served, ref: str) -> dict:
-        return unit_record(s.engine.index, s.engine.index.by_ref[ref])
+        return unit_record(s.engine.index, s.engine.index.by_ref[ref]).to_json()
 
     def cited_records(s: Served, result: dict | None) -> list[dict]:
         refs: list[str] = []
@@ -177,7 +181,7 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
                         shown[-1] = {"role": "assistant", "content": render.chat_text(text, structure=True)}
                         yield shown, gr.update(), history, gr.update(), gr.update(), gr.update(), gr.update()
                 elif "final" in event:
-                    result = event["final"]
+                    result = event["final"].to_json()
         except QuestionError as exc:
             failure = str(exc)
         except Exception as exc:  # the page must survive any backend failure
@@ -249,11 +253,11 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
             return {"kind": "unknown", "query": exc.query, "suggestions": list(exc.suggestions)}
         except QuestionError as exc:
             return {"kind": "error", "message": str(exc)}
-        if "matches" in found:
-            return {"kind": "matches", "query": found["query"], "refs": [m["ref"] for m in found["matches"]]}
-        if "units" in found:  # a range or list of references: each unit it names, in order
-            return {"kind": "matches", "query": found["query"], "refs": [u["ref"] for u in found["units"]], "named": True}
-        return {"kind": "unit", "ref": found["ref"]}
+        if isinstance(found, PhraseMatches):
+            return {"kind": "matches", "query": found.query, "refs": [m.ref for m in found.matches]}
+        if isinstance(found, NamedUnits):  # a range or list of references: each unit it names, in order
+            return {"kind": "matches", "query": found.query, "refs": [u.ref for u in found.units], "named": True}
+        return {"kind": "unit", "ref": found.ref}
 
     def do_lookup(query, lang):
         s = live.current
@@ -456,7 +460,7 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
         def api_ask(question: str) -> dict:
             """Answer a question with verbatim quotes and pinpoint citations (the ask JSON contract)."""
             try:
-                return live.current.answerer.answer(question)
+                return live.current.answerer.answer(question).to_json()
             except QuestionError as exc:
                 raise gr.Error(str(exc)) from exc
 
@@ -464,7 +468,7 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
             """A reference -> that unit (text, labels in en/zh, lead-in, links); a range or list of references ->
             {"query", "labels" (one citation of them all), "units"}; a phrase -> best matches."""
             try:
-                return live.current.engine.cite(query)
+                return live.current.engine.cite(query).to_json()
             except UnknownReference as exc:
                 return {"query": exc.query, "error": str(exc), "suggestions": list(exc.suggestions)}
             except QuestionError as exc:
@@ -501,7 +505,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     from services.engine import Engine
 
     engine = Engine(settings)
-    engine.ask(WARMUP_QUESTION)  # the embedders load lazily: here, not inside the first users' requests
+    engine.retrieve(WARMUP_QUESTION)  # the embedders load lazily: here, not inside the first users' requests
     live = LiveServices(engine, Answerer(engine, settings), settings)
     demo = build_app(live, settings)
     live.watch()  # an ingest while the app runs is served without a restart

@@ -100,6 +100,7 @@ def unit_card(record: dict, lang: str, target: str, selected: bool = False) -> s
     if record.get("links"):
         links = " ".join(ref_button(link["ref"], link["labels"][lang], target) for link in record["links"])
         parts.append(f'<div class="pp-links"><span class="pp-label-name">{esc(t(lang, "links"))}</span> {links}</div>')
+    parts.append(_translation_block(record, lang))
     for version in record.get("versions", ()):
         parts.append(
             f'<div class="pp-version"><span class="pp-label-name">{esc(t(lang, "version", language=language_name(lang, version["language"])))}</span> '
@@ -108,6 +109,23 @@ def unit_card(record: dict, lang: str, target: str, selected: bool = False) -> s
         )
     parts.append("</div>")
     return "".join(parts)
+
+
+def _translation_block(record: dict, lang: str) -> str:
+    """The unit's unofficial translation into the interface language, below the verbatim text and
+    labelled as what it is; or a line saying it has none (never a quotation, never a citation)."""
+    rendered = [tr for tr in record.get("translations", ()) if not tr["official"] and tr["lang"] == lang]
+    official = [tr for tr in record.get("translations", ()) if tr["official"] and tr["lang"] == lang]
+    if official or record.get("language") == lang:
+        return ""  # an official version is shown as such (versions), or the unit is in this language
+    if rendered:
+        return (
+            f'<div class="pp-rendering" lang="{esc(lang)}"><span class="pp-label-name">{esc(t(lang, "unofficial_translation"))}</span>'
+            f'<div class="pp-rendering-text">{esc(rendered[0]["text"])}</div></div>'
+        )
+    if record.get("language"):
+        return f'<div class="pp-muted">{esc(t(lang, "no_rendering", language=language_name(lang, lang)))}</div>'
+    return ""
 
 
 def citations_html(result: dict | None, lang: str) -> str:

@@ -132,7 +132,7 @@ def _cite_check(engine, loaded, refs: list[tuple[str, str]]) -> dict[str, Any]:
     for query, expected in refs:
         t0 = time.perf_counter()
         try:
-            got = engine.cite(query).get("ref")
+            got = getattr(engine.cite(query), "ref", None)
         except LookupError as exc:  # UnknownReference: a miss, not a crash
             got = f"error: {exc}"
         timings.append((time.perf_counter() - t0) * 1000)
