@@ -134,12 +134,13 @@ class Settings:
     top_k: int = field(default_factory=lambda: _env_int("PINPOINT_TOP_K", 10))
     # A dense run's scores are rescaled between its best and its dense_floor_rank-th best (index/hybrid.py).
     dense_floor_rank: int = field(default_factory=lambda: _env_int("PINPOINT_DENSE_FLOOR_RANK", 20))
-    # Retrieval's named steps (index/hybrid.py): "bm25" (the lexical run), "translate" (the query's
+    # Retrieval's named steps (index/hybrid.py): "bm25" (the lexical run), "rendered" (a lexical run
+    # over the units' renderings), "translate" (the query's
     # word-by-word translation for BM25 and the language-scoped dense runs), "expand" (the treaties'
     # wording for plain phrases), then the post-passes "route", "parent", "versions", "lift" (index/
     # passes.py) and "named" (services/engine.py). The dense runs are `embedders`.
     retrieval_steps: tuple[str, ...] = field(
-        default_factory=lambda: _env_list("PINPOINT_RETRIEVAL_STEPS", "bm25,translate,expand,route,parent,versions,lift,named")
+        default_factory=lambda: _env_list("PINPOINT_RETRIEVAL_STEPS", "bm25,rendered,translate,expand,route,parent,versions,lift,named")
     )
     # Fusion weight of the lexical side (index/fusion.py).
     bm25_weight: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT", 0.6))

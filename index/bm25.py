@@ -18,6 +18,7 @@ from index.lexicon import Lexicon
 from index.text_norm import add_words, tokenize
 
 TRANSLATION_WEIGHT = 0.6
+RENDERED = "bm25-rendered"  # the folder of the BM25 index over the units' renderings, beside "bm25"
 
 
 class LexicalIndex:
@@ -40,18 +41,34 @@ class LexicalIndex:
     def vocab(self) -> set[str]:
         return set(self._bm25.vocab_dict)
 
-    def save(self, folder: Path) -> None:
-        self._bm25.save(str(folder / "bm25"))
-        self.lexicon.save(folder / "lexicon.json")
+    def document_frequency(self, token: str) -> int:
+        """In how many units ``token`` occurs (0 when it is not in the vocabulary)."""
+        column = self._bm25.vocab_dict.get(token)
+        if column is None:
+            return 0
+        indptr = self._bm25.scores["indptr"]
+        return int(indptr[column + 1] - indptr[column]) if column + 1 < len(indptr) else 0
+
+    @property
+    def size(self) -> int:
+        return int(self._bm25.scores["num_docs"])
+
+    def save(self, folder: Path, name: str = "bm25") -> None:
+        """The BM25 index as ``folder/name``; the lexicon beside the main one only (a second index,
+        over the renderings, shares the main one's lexicon)."""
+        self._bm25.save(str(folder / name))
+        if name == "bm25":
+            self.lexicon.save(folder / "lexicon.json")
 
     @classmethod
-    def load(cls, folder: Path) -> LexicalIndex:
+    def load(cls, folder: Path, name: str = "bm25", lexicon: Lexicon | None = None) -> LexicalIndex:
         import bm25s
 
-        lexicon_path = folder / "lexicon.json"
-        lexicon = Lexicon.load(lexicon_path) if lexicon_path.exists() else Lexicon()
-        add_words(lexicon.user_words)
-        return cls(bm25s.BM25.load(str(folder / "bm25")), lexicon)
+        if lexicon is None:
+            lexicon_path = folder / "lexicon.json"
+            lexicon = Lexicon.load(lexicon_path) if lexicon_path.exists() else Lexicon()
+            add_words(lexicon.user_words)
+        return cls(bm25s.BM25.load(str(folder / name)), lexicon)
 
     def scores(self, query: str, translate: bool = True, expand: bool = True) -> np.ndarray:
         """BM25 of the query's own tokens plus down-weighted extra tokens: the query's translations

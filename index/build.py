@@ -20,7 +20,7 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from tqdm import tqdm
 
 from index import generations
-from index.bm25 import LexicalIndex
+from index.bm25 import RENDERED, LexicalIndex
 from index.chroma_store import collection_name, make_client, open_store
 from index.embed_cache import EmbeddingCache, text_key
 from index.embeddings import make_embedder, model_id
@@ -96,10 +96,14 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
                 collections[name] = store_name
                 laps.lap(f"embed {name}")
             lexical = LexicalIndex.build([_lexical_text(u) for u in units])
+            # The renderings as a second BM25 index in unit order: an English question then shares
+            # words with the English rendering of a Chinese paragraph, without a dictionary's guess.
+            rendered = LexicalIndex.build([renderings[u.ref].text if u.ref in renderings else "" for u in units])
             laps.lap("bm25")
             lexical.lexicon = build_lexicon(glossary, lexical.vocab, read_glossary(settings.paraphrases_path))
             laps.lap("lexicon")
             lexical.save(folder)
+            rendered.save(folder, RENDERED)
             save_units(folder, units)
             save_renderings(folder, renderings)
             laps.lap("save")

@@ -15,7 +15,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from index import generations
-from index.bm25 import LexicalIndex
+from index.bm25 import RENDERED, LexicalIndex
 from index.chroma_store import make_client, open_store
 from index.embeddings import make_embedder
 from index.fusion import ALL, DENSE, LEXICAL, OTHER, SAME, Run, fuse
@@ -30,7 +30,7 @@ from ingest.units import Document, Unit
 from settings import Settings
 
 # Every step `settings.retrieval_steps` may name ("named" is the engine's: services/engine.py).
-STEPS = ("bm25", "translate", "expand", "route", "parent", "versions", "lift", "named")
+STEPS = ("bm25", "rendered", "translate", "expand", "route", "parent", "versions", "lift", "named")
 
 
 class IndexMissing(RuntimeError):
@@ -53,6 +53,7 @@ class LoadedIndex:
     encoders: ThreadPoolExecutor | None = None
     client: object = None  # the Chroma client it opened (closed when a server drops this generation)
     renderings: dict[str, Rendering] = field(default_factory=dict)  # ref -> unofficial translation
+    rendered: LexicalIndex | None = None  # BM25 over the renderings, in unit order (None: an older generation)
 
     def __post_init__(self) -> None:
         if self.encoders is None:
@@ -76,6 +77,7 @@ class LoadedIndex:
         try:
             units = load_units(folder)
             lexical = LexicalIndex.load(folder)
+            rendered = LexicalIndex.load(folder, RENDERED, lexical.lexicon) if (folder / RENDERED).exists() else None
             client = make_client(folder / "chroma", url, create=False)
             models = {name: pair[0] for name, pair in reuse.dense.items()} if reuse else {}
             dense = {
@@ -96,7 +98,8 @@ class LoadedIndex:
             raise IndexMissing(f"the index in {folder} has none of the embedders {settings.embedders}; run ingest")
         docs = [Document(**{**d, "aliases": tuple(d["aliases"]), "cues": tuple(d["cues"])}) for d in meta["docs"]]
         encoders = reuse.encoders if reuse else None
-        return cls(folder, units, lexical, dense, docs, settings.query_threads, encoders, client, load_renderings(folder))
+        renderings = load_renderings(folder)
+        return cls(folder, units, lexical, dense, docs, settings.query_threads, encoders, client, renderings, rendered)
 
 
 class HybridRetriever(BaseRetriever):
@@ -143,7 +146,9 @@ class HybridRetriever(BaseRetriever):
         qlang = language_of(query)
         # The dense runs start first and BM25 scores meanwhile in this thread.
         pending = self._start_dense(query, n, qlang)
-        runs = [Run("bm25", LEXICAL, self._lexical(query, n))] if self.has("bm25") else []
+        runs = [Run("bm25", LEXICAL, self._lexical(self.index.lexical, query, n, True))] if self.has("bm25") else []
+        if self.has("rendered") and self.index.rendered is not None:
+            runs.append(Run("bm25:rendered", LEXICAL, self._lexical(self.index.rendered, query, n, False)))
         runs = [*(future.result() for future in pending), *runs]  # in submission order: no timing in the sums
         by_ref = self.index.by_ref
         fused = fuse(runs, lambda ref: by_ref[ref].lang, qlang, self.settings.bm25_weight, self.settings.dense_floor_rank)
@@ -219,8 +224,10 @@ class HybridRetriever(BaseRetriever):
                     scores[parent] = value
                 parent = self.index.by_ref[parent].parent
 
-    def _lexical(self, query: str, n: int) -> dict[str, float]:
-        scores = self.index.lexical.scores(query, self.has("translate"), self.has("expand"))
+    def _lexical(self, lexical: LexicalIndex, query: str, n: int, translate: bool) -> dict[str, float]:
+        """BM25's ``n`` best units; over the renderings without the lexicon's translation (their
+        point is that the question's own words meet a text in its language)."""
+        scores = lexical.scores(query, translate and self.has("translate"), self.has("expand"))
         # The n best without sorting all units (at 100k units a full argsort was 1.6 ms a question).
         top = np.argpartition(-scores, n - 1)[:n] if len(scores) > n else range(len(scores))
         return {self.index.units[i].ref: float(scores[i]) for i in top if scores[i] > 0}
