@@ -88,9 +88,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _ensure_models(settings) -> None:
+    """Install EmbeddingGemma when it is configured and missing (the first run does this, with
+    progress bars); when it cannot be fetched, say why once: Pinpoint goes on without it."""
+    if "gemma" not in settings.embedders:
+        return
+    from index.model_install import ModelInstallError, install, status
+
+    if status(settings).ok:
+        return
+    try:
+        install(settings)
+    except ModelInstallError as exc:
+        print(f"warning: EmbeddingGemma could not be installed: {exc}", file=sys.stderr)
+
+
 def _ingest(settings, rebuild: bool) -> int:
     from index.build import ingest
 
+    _ensure_models(settings)
     try:
         report = ingest(settings, rebuild=rebuild)
     except FileNotFoundError:
@@ -98,6 +114,8 @@ def _ingest(settings, rebuild: bool) -> int:
     except OSError as exc:  # the disk's or the folder's fault, not a bug: one line, no traceback
         print(f"error: ingest failed: {exc}", file=sys.stderr)
         return EXIT_CANNOT_WRITE
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(
         f"index {report.generation}: {report.units} units "
         f"({', '.join(f'{k} {v}' for k, v in report.documents.items())}); "
@@ -109,7 +127,10 @@ def _ingest(settings, rebuild: bool) -> int:
 def _engine(settings):
     from services.engine import Engine
 
-    return Engine(settings)
+    engine = Engine(settings)
+    if engine.index.notice:
+        print(f"note: {engine.index.notice}", file=sys.stderr)
+    return engine
 
 
 def _answerer(settings):

@@ -94,6 +94,9 @@ class Settings:
     collection_prefix: str = field(default_factory=lambda: _env("PINPOINT_COLLECTION", "pinpoint"))
     # Dense models, comma-separated: "use" (multilingual USE v3) and/or "e5" (multilingual-e5-small).
     embedders: tuple[str, ...] = field(default_factory=lambda: _env_list("PINPOINT_EMBEDDERS", "use,e5"))
+    # What stands in when EmbeddingGemma is not installed (its fetch refused, no registry): the
+    # models that ship inside their wheels.
+    fallback_embedders: tuple[str, ...] = field(default_factory=lambda: _env_list("PINPOINT_FALLBACK_EMBEDDERS", "use,e5"))
     # Embedders that only score units in the question's language (e5 is blind across languages).
     same_language_embedders: tuple[str, ...] = field(
         default_factory=lambda: _env_list("PINPOINT_SAME_LANGUAGE_EMBEDDERS", "e5")

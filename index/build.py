@@ -23,7 +23,7 @@ from index import generations
 from index.bm25 import RENDERED, LexicalIndex
 from index.chroma_store import collection_name, make_client, open_store
 from index.embed_cache import EmbeddingCache, text_key
-from index.embeddings import make_embedder, model_id
+from index.embeddings import make_embedder, model_id, usable_embedders
 from index.lexicon import build_lexicon, read_glossary
 from index.text_norm import add_words
 from index.unit_store import save_renderings, save_units
@@ -89,7 +89,10 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
             names = {doc.key: doc.short_en for doc in docs}
             embedded = reused = computed = 0
             collections = {}
-            for name in settings.embedders:
+            names, notice = usable_embedders(settings)
+            if notice:
+                warnings.append(notice)
+            for name in names:
                 store_name = collection_name(settings.collection_prefix, folder.name, name)
                 new, old, model = _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild)
                 embedded, reused, computed = embedded + new, reused + old, computed + model

@@ -197,6 +197,24 @@ def gemma_model_id(settings: Any = None) -> str:
     return f"{GemmaEmbedding.MODEL_ID}-{state.precision}-{graph.expected_sha256[:12] if graph else 'missing'}"
 
 
+def usable_embedders(settings: Any) -> tuple[tuple[str, ...], str | None]:
+    """The configured embedders that can run here, and why not all of them when they cannot: without
+    EmbeddingGemma installed, the fallback embedders (shipped inside their wheels) stand in."""
+    names = tuple(settings.embedders)
+    if "gemma" not in names:
+        return names, None
+    try:
+        gemma_paths(settings)
+    except GemmaUnavailable as exc:
+        fallback = tuple(n for n in settings.fallback_embedders if n != "gemma")
+        notice = (
+            f"{exc}. Pinpoint runs on {' + '.join(fallback)} instead, with weaker retrieval "
+            f"(see the README's set-up section)."
+        )
+        return fallback, notice
+    return names, None
+
+
 EMBEDDERS = {"use": UseEmbedding, "e5": E5Embedding, "gemma": GemmaEmbedding}
 
 

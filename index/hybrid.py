@@ -17,7 +17,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from index import generations
 from index.bm25 import RENDERED, LexicalIndex
 from index.chroma_store import make_client, open_store
-from index.embeddings import make_embedder
+from index.embeddings import make_embedder, usable_embedders
 from index.fusion import ALL, DENSE, LEXICAL, OTHER, SAME, Run, fuse
 from index.passes import Hit, lift_sub_units, one_per_provision, parent_discount, route_boost
 from index.routing import Router
@@ -54,6 +54,7 @@ class LoadedIndex:
     client: object = None  # the Chroma client it opened (closed when a server drops this generation)
     renderings: dict[str, Rendering] = field(default_factory=dict)  # ref -> unofficial translation
     rendered: LexicalIndex | None = None  # BM25 over the renderings, in unit order (None: an older generation)
+    notice: str | None = None  # why a configured embedder is not in use (EmbeddingGemma missing), for the user
 
     def __post_init__(self) -> None:
         if self.encoders is None:
@@ -80,10 +81,11 @@ class LoadedIndex:
             rendered = LexicalIndex.load(folder, RENDERED, lexical.lexicon) if (folder / RENDERED).exists() else None
             client = make_client(folder / "chroma", url, create=False)
             models = {name: pair[0] for name, pair in reuse.dense.items()} if reuse else {}
+            usable, notice = usable_embedders(settings)
             dense = {
-                name: (models.get(name) or make_embedder(name, settings.gemma_threads if name == "gemma" else settings.threads, settings), open_store(client, store_name))
+                name: (models.get(name) or _embedder(name, settings), open_store(client, store_name))
                 for name, store_name in meta["collections"].items()
-                if name in settings.embedders
+                if name in usable
             }
         except Exception as exc:
             if url and (client is None or not _reachable(client)):
@@ -99,7 +101,11 @@ class LoadedIndex:
         docs = [Document(**{**d, "aliases": tuple(d["aliases"]), "cues": tuple(d["cues"])}) for d in meta["docs"]]
         encoders = reuse.encoders if reuse else None
         renderings = load_renderings(folder)
-        return cls(folder, units, lexical, dense, docs, settings.query_threads, encoders, client, renderings, rendered)
+        loaded = cls(folder, units, lexical, dense, docs, settings.query_threads, encoders, client, renderings, rendered)
+        if notice is None and "gemma" in settings.embedders and "gemma" not in dense:
+            notice = "this index was built without EmbeddingGemma: run `python app.py models`, then `python app.py ingest`"
+        loaded.notice = notice
+        return loaded
 
 
 class HybridRetriever(BaseRetriever):
@@ -231,6 +237,12 @@ class HybridRetriever(BaseRetriever):
         # The n best without sorting all units (at 100k units a full argsort was 1.6 ms a question).
         top = np.argpartition(-scores, n - 1)[:n] if len(scores) > n else range(len(scores))
         return {self.index.units[i].ref: float(scores[i]) for i in top if scores[i] > 0}
+
+
+def _embedder(name: str, settings: Settings):
+    """A query-time embedder: EmbeddingGemma with its own onnxruntime thread count, the others with
+    ``settings.threads``."""
+    return make_embedder(name, settings.gemma_threads if name == "gemma" else settings.threads, settings)
 
 
 def _nearest_units(store, vector: list[float], k: int, where: dict | None) -> dict[str, float]:

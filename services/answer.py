@@ -94,7 +94,7 @@ class Answerer:
         failure = self._llm_error if self.settings.backend != "extractive" else None
 
         standalone, failure = self._standalone(text, history, language, deadline, failure)
-        found = self.engine.retrieve(standalone, scope_text=text)
+        found = self._retrieve(text, standalone, history)
         notices = [n for n in (cut_notice, *found.notices) if n]
         result = Answer(
             question=echo(question),
@@ -306,6 +306,17 @@ class Answerer:
         result.answer = _outside_quotes(checked.text, conversation.to_traditional) if traditional else checked.text
         result.answerable = True
         result.citations = [self.citation(ref, language) for ref in checked.refs]
+
+    def _retrieve(self, text: str, standalone: str, history: list[dict] | None) -> Retrieval:
+        """Retrieval for the latest turn. A follow-up that asks for the previous answer again gets
+        its units; one that turns to another aspect never gets them back first."""
+        previous = [unit.ref for unit in self._previously_cited(history)] if conversation.user_turns(history) else []
+        if previous and conversation.asks_again(text):
+            return self.engine.retrieve(standalone, scope_text=text, again=previous)
+        if previous and standalone != text and conversation.moves_on(text):
+            # the previous answer's first unit only: its second one is often the next aspect itself
+            return self.engine.retrieve(standalone, scope_text=text, demote=previous[:1])
+        return self.engine.retrieve(standalone, scope_text=text)
 
     def _standalone(
         self, text: str, history: list[dict] | None, language: str, deadline: Deadline, failure: str | None

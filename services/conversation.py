@@ -73,6 +73,31 @@ def last_assistant(history: list[dict] | None) -> str:
     return ""
 
 
+# "Say that again in plain words", "能用更简单的话再说一遍吗？": the previous answer, asked for again.
+ASKS_AGAIN = re.compile(
+    r"\b(again|repeat|rephrase|in other words|more simply|simpler|plain(?:er)? (?:words|english|language)|"
+    r"put (?:that|it) (?:more )?simply)\b|再说一遍|再讲一遍|重复一下|换句话|简单点|更简单|通俗",
+    re.IGNORECASE,
+)
+# "And children?", "What about the Smuggling Protocol?", "那口译服务呢？", "Was there also …": the
+# follow-up turns to another aspect, so the previous answer's units are not its answer.
+MOVES_ON = re.compile(
+    r"^\s*(?:and\b|what about|how about|but what|then what)|\b(?:also|too|else|other|another|instead)\b|"
+    r"^\s*(?:那|那么|还有|另外|此外)|[还也另]|呢[？?]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def asks_again(question: str) -> bool:
+    """The follow-up asks for the previous answer again, in other words."""
+    return bool(ASKS_AGAIN.search(to_simplified(question)))
+
+
+def moves_on(question: str) -> bool:
+    """The follow-up names another aspect than the previous answer's ("and children?", "那…呢？")."""
+    return bool(MOVES_ON.search(to_simplified(question)))
+
+
 def needs_context(question: str) -> bool:
     """Short, elliptical or anaphoric: the question leans on an earlier turn."""
     q = to_simplified(question.strip().lower())

@@ -7,6 +7,8 @@ answers. ``cite`` returns a ``UnitRecord``, ``NamedUnits`` or ``PhraseMatches``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from index.hybrid import HybridRetriever, LoadedIndex
 from index.passes import Hit
 from index.text_norm import language_of
@@ -50,14 +52,21 @@ class Engine:
             return text[:limit], f"the question was cut to its first {limit} of {len(text)} characters"
         return text, None
 
-    def retrieve(self, question: str, scope_text: str | None = None) -> Retrieval:
+    def retrieve(
+        self, question: str, scope_text: str | None = None, again: Sequence[str] = (), demote: Sequence[str] = ()
+    ) -> Retrieval:
         """What the documents hold for ``question``. ``scope_text``: the text checked for instruments
         and years the corpus lacks, when it is not the question itself (a condensed follow-up can
-        mangle a name the user wrote correctly)."""
+        mangle a name the user wrote correctly). A follow-up passes ``again``, the previous answer's
+        units when it asks for that answer again (they are its answer, as a named provision is), or
+        ``demote``, those units when it turns to another aspect (they go below the other hits)."""
         text, notice = self.clean_question(question)
         language = language_of(text)
-        named = self.named_in(text, language)
-        hits = self._named_first(named, self.retriever.search(text))
+        named = list(again) or self.named_in(text, language)
+        hits = self.retriever.search(text)
+        if demote:
+            hits = [*(h for h in hits if h.ref not in demote), *(h for h in hits if h.ref in demote)]
+        hits = self._named_first(named, hits)
         missing = out_of_scope(scope_text or text, self.index.docs, self.corpus_years)
         confidence = self.answerability.probability(scope_text or text, hits, missing) if hits else 0.0
         answerable = bool(hits) and (bool(named) or (missing is None and confidence >= self.answerability.threshold))

@@ -148,7 +148,9 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
         return render.sources_html(records, lang, selected, (result or {}).get("retrieved"))
 
     def backend_text(lang: str) -> str:
-        return f"**{t(lang, 'backend')}:** `{live.current.answerer.backend_name}`"
+        text = f"**{t(lang, 'backend')}:** `{live.current.answerer.backend_name}`"
+        notice = live.current.engine.index.notice  # EmbeddingGemma missing: said once, on the page itself
+        return f"{text}  \n**{t(lang, 'notice')}:** {render.chat_text(notice)}" if notice else text
 
     def display(history: list[dict]) -> list[dict]:
         return [
