@@ -158,7 +158,10 @@ def _add(settings, args) -> int:
     from ingest.detect import Overrides
     from services.documents import add_file
 
-    overrides = Overrides(args.key, args.symbol, args.language, args.kind, args.title_en, args.title_zh)
+    overrides = Overrides(
+        key=args.key, symbol=args.symbol, language=args.language, kind=args.kind,
+        title_en=args.title_en, title_zh=args.title_zh,
+    )
     try:
         result = add_file(settings, Path(args.file), overrides, progress=not args.json)
     except FileNotFoundError:

@@ -123,7 +123,8 @@ class DocumentInfo(_Record):
 
 
 def preview(settings: Settings, data: bytes, filename: str, overrides: Overrides = NO_OVERRIDES) -> Preview:
-    """The entry, the first units and the problems of adding ``data`` as ``filename``; writes nothing."""
+    """The entry, the first units and the numbering problems of adding ``data`` as ``filename``; writes
+    nothing. NotADocument for a file that cannot be read as text at all (too big, binary, empty)."""
     _check_size(settings, len(data), filename)
     docs = load_manifest(settings.corpus_dir)
     detection, units = _read(settings, data, _safe_name(filename), overrides, docs)
@@ -156,27 +157,41 @@ def add(
     """
     _check_size(settings, len(data), filename)
     corpus = settings.corpus_dir
+    name = _safe_name(filename)
+    docs = load_manifest(corpus)
+    # Checked before the lock, so a file that is not a document is refused at once, never told to wait.
+    checked = _checked(settings, data, name, overrides, docs)
     with corpus_lock(corpus):
-        docs = load_manifest(corpus)
-        duplicate = _duplicate_of(corpus, data, docs)
-        if duplicate is not None:
+        current = load_manifest(corpus)
+        if current != docs:  # another add or remove finished meanwhile: check beside what it left
+            checked = _checked(settings, data, name, overrides, current)
+        if isinstance(checked, Document):
             return AddResult(
-                duplicate.key, duplicate.symbol, duplicate.language, duplicate.kind, duplicate.file,
-                _indexed_units(settings).get(duplicate.key), added=False,
+                checked.key, checked.symbol, checked.language, checked.kind, checked.file,
+                _indexed_units(settings).get(checked.key), added=False,
             )
-        detection, _ = _read(settings, data, _safe_name(filename), overrides, docs)  # parsed as ingest will: it parses
-        if detection.problems:
-            raise NotADocument("; ".join(detection.problems))
-        target, adopted = _target(corpus, detection.document.file, data)
-        doc = replace(detection.document, file=target.name)
+        target, adopted = _target(corpus, checked.document.file, data)
+        doc = replace(checked.document, file=target.name)
         path = manifest_path(corpus)
         before = path.read_bytes().decode("utf-8")  # as bytes: a CRLF manifest is restored as it was
         after = with_entry(before, doc, path)
         report = _registered_and_ingested(settings, target, None if adopted else data, path, before, after, progress)
     return AddResult(
         doc.key, doc.symbol, doc.language, doc.kind, doc.file, report.documents.get(doc.key),
-        detection.warnings, embedded=report.embedded, reused=report.reused, generation=report.generation,
+        checked.warnings, embedded=report.embedded, reused=report.reused, generation=report.generation,
     )
+
+
+def _checked(settings: Settings, data: bytes, name: str, overrides: Overrides, docs: list[Document]) -> Detection | Document:
+    """The detection of a file that can be added beside ``docs``, or the document that already has its
+    content; NotADocument for a file that is not one."""
+    duplicate = _duplicate_of(settings.corpus_dir, data, docs)
+    if duplicate is not None:
+        return duplicate
+    detection, _ = _read(settings, data, name, overrides, docs)  # its units parsed as ingest will parse them
+    if detection.problems:
+        raise NotADocument("; ".join(detection.problems))
+    return detection
 
 
 def remove(settings: Settings, key: str, progress: bool = False) -> RemoveResult:

@@ -248,12 +248,18 @@ def test_an_ingest_that_fails_after_registration_takes_the_copy_and_the_entry_ba
     assert tree(corpus_dir, index_dir) == before
 
 
-def test_a_second_add_while_one_holds_the_corpus_is_refused(corpus, fixtures_dir):
+def test_a_second_add_while_one_holds_the_corpus_is_refused_but_a_file_that_is_no_document_is_told_so(
+    corpus, fixtures_dir
+):
     from ingest.manifest import CorpusBusy, corpus_lock
 
     corpus_dir, _ = corpus
-    with corpus_lock(corpus_dir), pytest.raises(CorpusBusy, match="another add or remove is running"):
-        documents.add_file(settings_module.get_settings(), fixtures_dir / EGM_FILE)
+    settings = settings_module.get_settings()
+    with corpus_lock(corpus_dir):
+        with pytest.raises(CorpusBusy, match="another add or remove is running"):
+            documents.add_file(settings, fixtures_dir / EGM_FILE)
+        with pytest.raises(documents.NotADocument, match="no numbering found"):
+            documents.add(settings, b"Notes\nNothing numbered.\n", "notes.txt")
 
 
 # --- the commands, as subprocesses ---------------------------------------------------------------------
