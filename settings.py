@@ -82,10 +82,14 @@ class Settings:
     paraphrases_path: Path = field(
         default_factory=lambda: Path(_env("PINPOINT_PARAPHRASES", str(ROOT / "data" / "paraphrases.tsv")))
     )
-    # Unofficial translations of each unit into the other language (ingest/renderings.py).
+    # Unofficial translations of each unit into the other language, one `<key>.<lang>.jsonl` file per
+    # document (ingest/renderings.py; `app.py documents` lists them).
     renderings_dir: Path = field(
         default_factory=lambda: Path(_env("PINPOINT_RENDERINGS_DIR", str(ROOT / "data" / "renderings")))
     )
+    # The largest file `app.py add` (and the documents service under the UI) accepts, in bytes: the shipped
+    # documents are 14-80 kB of text, so 5 MB holds a long report even as a PDF, and refuses what is not one.
+    max_upload_bytes: int = field(default_factory=lambda: _env_int("PINPOINT_MAX_UPLOAD_BYTES", 5_000_000))
     prompts_dir: Path = field(default_factory=lambda: Path(_env("PINPOINT_PROMPTS_DIR", str(ROOT / "prompts"))))
     cache_dir: Path = field(
         default_factory=lambda: Path(_env("PINPOINT_CACHE_DIR", str(Path.home() / ".cache" / "pinpoint")))

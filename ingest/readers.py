@@ -38,21 +38,36 @@ class Block:
     text: str
 
 
+@dataclass(frozen=True)
+class Extracted:
+    """A file read once: ``text`` is what ingest parses, ``lines`` the lines as extracted, page
+    furniture kept (a UN document's symbol stands alone on its first line, which ``text`` drops as
+    a running header; ``ingest.detect`` reads it from here)."""
+
+    text: str
+    lines: list[str]
+
+
 def read_text(path: Path) -> str:
     """The document's text, one block per line; a clear error when it cannot be read."""
+    return extract(path).text
+
+
+def extract(path: Path) -> Extracted:
+    """The document's text and its raw lines; a clear error when it cannot be read."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise IngestError(path.name, 0, f"unsupported file type {suffix!r}; use {', '.join(SUPPORTED)}")
     if suffix == ".pdf":
-        text = _join_lines(_pdf_lines(path))
-    elif suffix == ".docx":
-        text = _docx_text(path)
+        lines = _pdf_lines(path)
+        text = _join_lines(lines)
     else:
-        text = _decode(path)
+        text = _docx_text(path) if suffix == ".docx" else _decode(path)
+        lines = text.split("\n")
     text = "\n".join(line for line in text.split("\n") if not FURNITURE.match(line.strip()))
     if not text.strip():
         raise IngestError(path.name, 1, "the document has no text (empty file, or a PDF without a text layer)")
-    return text
+    return Extracted(text, lines)
 
 
 def blocks(text: str) -> list[Block]:
@@ -70,8 +85,10 @@ def blocks(text: str) -> list[Block]:
 
 def _decode(path: Path) -> str:
     raw = path.read_bytes()
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:  # UTF-16 with or without a BOM
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise IngestError(path.name, 1, "the file is UTF-16; save it as UTF-8")
+    if b"\x00" in raw:  # no text file holds NUL bytes: UTF-16 without a BOM, or not text at all
+        raise IngestError(path.name, 1, "the file holds NUL bytes: binary data, or UTF-16 text; save the text as UTF-8")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

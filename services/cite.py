@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from index.hybrid import LoadedIndex
 from ingest.labels import labels_of_many
+from ingest.manifest import KEY
 from ingest.units import Unit
 from services.refparse import ParsedRef, nearest, parse_reference, resolve
 from services.refrange import overlong_run, parse_list, parse_range
@@ -62,11 +63,23 @@ def lookup_reference(
     reference at all."""
     refs = named_refs(index, query, default_report, default_treaty)
     if refs is None:
+        if _names_another_document(index, query):
+            raise UnknownReference(query.strip(), [])
         return None
     if len(refs) == 1:
         return unit_record(index, index.by_ref[refs[0]])
     units = tuple(unit_record(index, index.by_ref[ref]) for ref in refs)
     return NamedUnits(query.strip(), joint_labels(index, refs), units)
+
+
+def _names_another_document(index: LoadedIndex, query: str) -> bool:
+    """A raw ref of a key no document has ("notes:3(b)" after `app.py remove notes`, or a typo) names one
+    unit exactly, so it is an unknown reference, not a phrase to search: whether the rest reads as a
+    pinpoint is asked of the same parser with a key that exists."""
+    key, colon, pinpoint = query.strip().partition(":")
+    if not colon or not KEY.fullmatch(key) or key in index.doc_by_key or not index.docs:
+        return False
+    return parse_reference(f"{index.docs[0].key}:{pinpoint}", index.docs) is not None
 
 
 def joint_labels(index: LoadedIndex, refs: list[str]) -> dict[str, str]:
