@@ -89,10 +89,10 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
             names = {doc.key: doc.short_en for doc in docs}
             embedded = reused = computed = 0
             collections = {}
-            names, notice = usable_embedders(settings)
+            embedders, notice = usable_embedders(settings)
             if notice:
                 warnings.append(notice)
-            for name in names:
+            for name in embedders:
                 store_name = collection_name(settings.collection_prefix, folder.name, name)
                 new, old, model = _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild)
                 embedded, reused, computed = embedded + new, reused + old, computed + model
