@@ -97,7 +97,7 @@ class Answerer:
         found = self._retrieve(text, standalone, history)
         notices = [n for n in (cut_notice, *found.notices) if n]
         result = Answer(
-            question=echo(question),
+            question=echo(text) if cut_notice else echo(question),  # a cut question is echoed cut, not 240 KB back
             language=language,
             answer="",
             answerable=found.answerable,
