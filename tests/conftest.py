@@ -176,18 +176,19 @@ def shared_embedders():
     """Load each real embedding model once per session instead of once per ingest / index load.
 
     ``make_embedder`` builds a new model object on every call (about 2 s for USE); the objects are
-    stateless encoders, so ingest and LoadedIndex.load share one per (name, threads) here.
+    stateless encoders, so ingest and LoadedIndex.load share one per (name, threads, model) here.
     """
     import index.build
     import index.hybrid
-    from index.embeddings import make_embedder
+    from index.embeddings import make_embedder, model_id
 
-    cache: dict[tuple[str, int], object] = {}
+    cache: dict[tuple[str, int, str], object] = {}
 
-    def shared(name: str, threads: int = 1):
-        if (name, threads) not in cache:
-            cache[(name, threads)] = make_embedder(name, threads)
-        return cache[(name, threads)]
+    def shared(name: str, threads: int = 1, settings=None):
+        key = (name, threads, model_id(name, settings))  # gemma's model follows the settings (precision)
+        if key not in cache:
+            cache[key] = make_embedder(name, threads, settings)
+        return cache[key]
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(index.build, "make_embedder", shared)
