@@ -1,4 +1,5 @@
-"""Engine.ask / Engine.cite against the session index of the whole shipped corpus (real USE + Chroma + BM25)."""
+"""Engine.retrieve / Engine.cite against the session index of the whole shipped corpus (real USE +
+Chroma + BM25), and the `ask --json` contract the Answerer makes of a retrieval."""
 
 from __future__ import annotations
 
@@ -6,19 +7,34 @@ import dataclasses
 import time
 
 import pytest
+from answer_support import is_quoted, retrieved_json
 
+from index.passes import Hit
+from services.answer import Answerer
 from services.cite import UnknownReference
-from services.engine import Engine, QuestionError, quoted_refs
-from settings import get_settings
+from services.engine import Engine, QuestionError
+from services.results import NamedUnits, PhraseMatches, Retrieval, UnitRecord
 
 ASK_KEYS = {"question", "language", "answer", "answerable", "citations", "retrieved"}
+CITE_KEYS = {"ref", "text", "labels", "lead_in", "language", "links", "translations"}
+
+
+@pytest.fixture(scope="module")
+def answerer(session_engine, session_settings) -> Answerer:
+    return Answerer(session_engine, session_settings)
 
 
 def refs(result: dict, n: int) -> list[str]:
     return [r["ref"] for r in result["retrieved"][:n]]
 
 
-def check_contract(engine: Engine, result: dict, question: str, language: str, sources: dict[str, str]) -> None:
+def ask(answerer: Answerer, question: str) -> dict:
+    """The `ask --json` contract for ``question``."""
+    return answerer.answer(question).to_json()
+
+
+def check_contract(answerer: Answerer, result: dict, question: str, language: str, sources: dict[str, str]) -> None:
+    engine = answerer.engine
     assert ASK_KEYS <= set(result)
     assert result["question"] == question
     assert result["language"] == language
@@ -30,15 +46,19 @@ def check_contract(engine: Engine, result: dict, question: str, language: str, s
     assert all(r["ref"] in engine.index.by_ref for r in retrieved)
     scores = [r["score"] for r in retrieved]
     assert scores == sorted(scores, reverse=True)
+    found = engine.retrieve(question)
+    assert retrieved == retrieved_json(found)  # the answer lists exactly what the engine retrieved
     if result["answerable"]:
         assert result["citations"]
-        assert [c["ref"] for c in result["citations"]] == refs(result, len(result["citations"]))
+        # the quoting rule picks the cited units (services/answer.py, Answerer.quoted) among the retrieved ones
+        assert [c["ref"] for c in result["citations"]] == answerer.quoted(found)
+        assert {c["ref"] for c in result["citations"]} <= {r["ref"] for r in retrieved}
     for citation in result["citations"]:
         unit = engine.index.by_ref[citation["ref"]]
         assert citation["quote"] == unit.text
         assert citation["quote"] in sources[unit.doc]
         assert citation["label"] == (unit.label_zh if language == "zh" else unit.label_en)
-        assert citation["label"] in result["answer"] and citation["quote"] in result["answer"]
+        assert citation["label"] in result["answer"] and is_quoted(citation["quote"], result["answer"])
 
 
 # --- known answers, both languages ------------------------------------------------------------------
@@ -60,22 +80,27 @@ def check_contract(engine: Engine, result: dict, question: str, language: str, s
         ("公约对洗钱的上游犯罪范围有什么要求？", "zh", {"untoc:6(2)", "untoc:6(2)(a)"}, 1),
     ],
 )
-def test_known_answers_are_retrieved_near_the_top(session_engine, sources, question, language, expected, top):
-    result = session_engine.ask(question)
-    check_contract(session_engine, result, question, language, sources)
+def test_known_answers_are_retrieved_near_the_top(answerer, sources, question, language, expected, top):
+    result = ask(answerer, question)
+    check_contract(answerer, result, question, language, sources)
     assert expected & set(refs(result, top)), refs(result, 10)
 
 
-def test_unanswerable_below_threshold_cites_nothing_but_still_lists_retrieved(session_engine, sources):
-    strict = Engine(dataclasses.replace(session_engine.settings, answer_threshold=1e6), index=session_engine.index)
+def test_unanswerable_below_threshold_cites_nothing_but_still_lists_retrieved(session_engine, session_settings, sources):
+    strict = Engine(session_settings, index=session_engine.index)
+    strict.answerability.threshold = 2.0  # no probability reaches it
     question = "Who chaired the meeting?"
-    result = strict.ask(question)
-    check_contract(strict, result, question, "en", sources)
+    found = strict.retrieve(question)
+    assert found.answerable is False and len(found.hits) >= 10
+    result = Answerer(strict, session_settings).answer(question).to_json()
+    check_contract(Answerer(strict, session_settings), result, question, "en", sources)
     assert result["answerable"] is False
     assert result["citations"] == []
-    normal = session_engine.ask(question)
-    assert normal["answerable"] is True and normal["citations"]
+    assert result["closest"] == found.refs[: session_settings.closest_units]
+    normal = ask(Answerer(session_engine, session_settings), question)
+    assert normal["answerable"] is True and normal["citations"] and normal["closest"] == []
     assert result["answer"] != normal["answer"]  # the not-found lead, not the extractive one
+    assert result["answer"].startswith("The documents do not say.\nClosest passages (not an answer):\n")
 
 
 @pytest.mark.parametrize(
@@ -90,8 +115,10 @@ def test_unanswerable_below_threshold_cites_nothing_but_still_lists_retrieved(se
         ("What does article 18(15)(f) say?", "untoc:18(15)(f)"),
     ],
 )
-def test_a_provision_named_in_the_question_comes_first_and_is_quoted_alone(session_engine, question, ref):
-    result = session_engine.ask(question)
+def test_a_provision_named_in_the_question_comes_first_and_is_quoted_alone(session_engine, answerer, question, ref):
+    found = session_engine.retrieve(question)
+    assert found.refs[0] == ref and found.named == [ref]
+    result = ask(answerer, question)
     assert result["retrieved"][0]["ref"] == ref
     assert [c["ref"] for c in result["citations"]] == [ref]
 
@@ -111,8 +138,10 @@ def test_a_provision_named_in_the_question_comes_first_and_is_quoted_alone(sessi
         ("What do article 6(3) and article 45 say?", ["tip-protocol:6(3)"]),
     ],
 )
-def test_every_provision_the_question_names_comes_first_in_order_and_is_quoted(session_engine, question, refs):
-    result = session_engine.ask(question)
+def test_every_provision_the_question_names_comes_first_in_order_and_is_quoted(session_engine, answerer, question, refs):
+    found = session_engine.retrieve(question)
+    assert found.refs[: len(refs)] == refs and found.named == refs
+    result = ask(answerer, question)
     assert [r["ref"] for r in result["retrieved"][: len(refs)]] == refs
     assert [c["ref"] for c in result["citations"]] == refs
 
@@ -127,16 +156,51 @@ def test_several_named_documents_leave_an_unnamed_reference_undecided(session_en
 def test_a_named_provision_that_does_not_exist_changes_nothing(session_engine):
     question = "What does article 45 of the Protocol say about victims?"
     plain = session_engine.retriever.search(question)
-    assert [r["ref"] for r in session_engine.ask(question)["retrieved"]] == [h.ref for h in plain]
+    found = session_engine.retrieve(question)
+    assert found.named == []
+    assert found.refs == [h.ref for h in plain]
 
 
-def test_quoted_refs_keep_the_best_and_those_within_the_margin():
-    settings = dataclasses.replace(get_settings(), quote_margin=0.1, quote_max=3)
-    ranked = [{"ref": r, "score": s} for r, s in [("a", 1.0), ("b", 0.95), ("c", 0.85), ("d", 0.84)]]
-    assert quoted_refs(ranked, settings) == ["a", "b"]
-    close = [{"ref": r, "score": 1.0} for r in "abcde"]
-    assert quoted_refs(close, settings) == ["a", "b", "c"]  # never more than quote_max
-    assert quoted_refs([], settings) == []
+def retrieval(hits: list[tuple[str, float]], text: str = "What do the documents say?", named=()) -> Retrieval:
+    """A hand-built retrieval: these hits, in this order."""
+    return Retrieval(text, text, "en", [Hit(ref, score) for ref, score in hits], list(named), True, 1.0)
+
+
+# Units of the shipped corpus none of which contains another.
+A, B, C, D, E = "report:16", "report:1", "tip-protocol:5", "untoc:2", "som-protocol:2"
+
+
+def test_quoted_units_are_the_best_and_those_within_the_margin(session_engine, session_settings):
+    answerer = Answerer(session_engine, dataclasses.replace(session_settings, quote_margin=0.1, quote_max=3))
+    assert answerer.quoted(retrieval([(A, 1.0), (B, 0.95), (C, 0.85), (D, 0.84)])) == [A, B]
+    close = [(ref, 1.0) for ref in (A, B, C, D, E)]
+    assert answerer.quoted(retrieval(close)) == [A, B, C]  # never more than quote_max
+    assert answerer.quoted(retrieval([])) == []
+
+
+def test_a_list_question_may_quote_up_to_quote_max_list(session_engine, session_settings):
+    answerer = Answerer(session_engine, dataclasses.replace(session_settings, quote_margin=0.1, quote_max=2, quote_max_list=4))
+    close = [(ref, 1.0) for ref in (A, B, C, D, E)]
+    assert answerer.quoted(retrieval(close, "List all the measures for victims")) == [A, B, C, D]
+    assert answerer.quoted(retrieval(close, "列出所有措施")) == [A, B, C, D]
+    assert answerer.quoted(retrieval(close, "What measures are there for victims?")) == [A, B]
+
+
+def test_a_quoted_unit_is_replaced_by_its_best_scoring_sub_unit_among_the_hits(session_engine, session_settings):
+    answerer = Answerer(session_engine, dataclasses.replace(session_settings, quote_margin=0.1, quote_max=3))
+    # paragraph 7 and two of its items were retrieved: the better item is quoted, with its lead-in, not all of 7
+    hits = [("report:7", 1.0), (A, 0.95), ("report:7(d)", 0.5), ("report:7(c)", 0.6)]
+    assert answerer.quoted(retrieval(hits)) == ["report:7(c)", A]
+    # an ancestor and its descendant both close to the top are quoted once, as the descendant
+    hits = [("tip-protocol:6(3)", 1.0), ("tip-protocol:6", 0.98), ("tip-protocol:6(3)(a)", 0.97)]
+    assert answerer.quoted(retrieval(hits)) == ["tip-protocol:6(3)(a)"]
+
+
+def test_a_question_naming_provisions_quotes_exactly_those(session_engine, session_settings):
+    answerer = Answerer(session_engine, session_settings)
+    named = ["report:8(d)", "report:7(c)"]
+    hits = [("report:8(d)", 2.0), ("report:7(c)", 2.0), (A, 1.99), (B, 1.98)]
+    assert answerer.quoted(retrieval(hits, named=named)) == named
 
 
 # --- questions that cannot be asked as given --------------------------------------------------------------
@@ -145,24 +209,26 @@ def test_quoted_refs_keep_the_best_and_those_within_the_margin():
 @pytest.mark.parametrize("question", ["", "   ", " \n\t  ", "\x00\x01\x7f"])
 def test_empty_questions_are_refused(session_engine, question):
     with pytest.raises(QuestionError):
-        session_engine.ask(question)
+        session_engine.retrieve(question)
 
 
 def test_huge_question_is_cut_with_a_notice_and_answered_quickly(session_engine):
     question = ("Where should victims be housed? " * 7000)[:200_000]
     assert len(question) == 200_000
     started = time.perf_counter()
-    result = session_engine.ask(question)
+    found = session_engine.retrieve(question)
     elapsed = time.perf_counter() - started
     assert elapsed < 5.0
     limit = session_engine.settings.max_question_chars
-    assert "notice" in result and str(limit) in result["notice"]
-    assert len(result["retrieved"]) >= 10
-    assert {"tip-protocol:6(3)(a)", "report:7(c)"} & set(refs(result, 5))
+    assert len(found.notices) == 1 and str(limit) in found.notices[0]
+    assert len(found.text) == limit and found.question == question
+    assert len(found.hits) >= 10
+    assert {"tip-protocol:6(3)(a)", "report:7(c)"} & set(found.refs[:5])
 
 
-def test_short_question_has_no_notice(session_engine):
-    assert "notice" not in session_engine.ask("Who chaired the meeting?")
+def test_short_question_has_no_notice(session_engine, answerer):
+    assert session_engine.retrieve("Who chaired the meeting?").notices == []
+    assert ask(answerer, "Who chaired the meeting?")["notice"] is None
 
 
 # --- cite ------------------------------------------------------------------------------------------------
@@ -186,37 +252,80 @@ def test_short_question_has_no_notice(session_engine):
     ],
 )
 def test_cite_resolves_references_in_both_languages(session_engine, sources, query, ref):
-    record = session_engine.cite(query)
-    assert set(record) == {"ref", "text", "labels", "lead_in", "links"}
+    found = session_engine.cite(query)
+    assert isinstance(found, UnitRecord)
+    record = found.to_json()
+    assert set(record) == CITE_KEYS  # no "versions": no shipped document has another language version
     assert record["ref"] == ref
     unit = session_engine.index.by_ref[ref]
     assert record["text"] == unit.text and record["text"] in sources[unit.doc]
     assert record["labels"] == {"en": unit.label_en, "zh": unit.label_zh}
     assert record["labels"]["en"] and record["labels"]["zh"]
+    assert record["language"] == unit.lang
 
 
 def test_cite_labels_are_un_style(session_engine):
-    assert session_engine.cite("7(c)")["labels"] == {
+    assert session_engine.cite("7(c)").labels == {
         "en": "CTOC/COP/WG.4/2017/4, para. 7 (c)",
         "zh": "CTOC/COP/WG.4/2017/4，第7段(c)项",
     }
-    assert session_engine.cite("art. 6(3)(d)")["labels"] == {
+    assert session_engine.cite("art. 6(3)(d)").labels == {
         "en": "Trafficking in Persons Protocol, art. 6, para. 3 (d)",
         "zh": "《贩运人口议定书》第6条第3款(d)项",
     }
-    assert session_engine.cite("议定书第17条第1款")["labels"]["zh"] == "《贩运人口议定书》第17条第1款"
+    assert session_engine.cite("议定书第17条第1款").labels["zh"] == "《贩运人口议定书》第17条第1款"
 
 
 def test_cite_7c_carries_its_lead_in_and_7d_links_to_the_protocol(session_engine, sources):
-    record = session_engine.cite("7(c)")
+    record = session_engine.cite("7(c)").to_json()
     assert record["text"].startswith("(c) 毫不拖延地将受害人安置在安全的收容所")
     assert record["lead_in"] == "7. 工作组建议缔约方会议审议是否采纳以下建议："
     assert session_engine.index.by_ref["report:7"].text.startswith(record["lead_in"])
     assert record["lead_in"] in sources["report"]
-    links = session_engine.cite("7(d)")["links"]
+    links = session_engine.cite("7(d)").to_json()["links"]
     assert "tip-protocol:6(3)(d)" in [link["ref"] for link in links]
     link = next(link for link in links if link["ref"] == "tip-protocol:6(3)(d)")
     assert link["labels"]["en"] == "Trafficking in Persons Protocol, art. 6, para. 3 (d)"
+
+
+@pytest.mark.parametrize(
+    ("query", "lang", "start"),
+    [
+        ("7(c)", "en", "(c) Place victims without delay in safe shelters or other appropriate accommodation"),
+        ("第8段(j)项", "en", "(j) "),
+        ("art. 6(3)(d)", "zh", "(d) 就业、教育和培训机会"),
+        ("公约第5条", "zh", "第5条"),
+    ],
+)
+def test_cite_carries_the_units_unofficial_translation_into_the_other_language(session_engine, query, lang, start):
+    found = session_engine.cite(query)
+    record = found.to_json()
+    unit = session_engine.index.by_ref[found.ref]
+    rendering = session_engine.index.renderings[found.ref]
+    assert record["language"] == unit.lang != lang
+    [translation] = record["translations"]  # no official version in the shipped corpus: the rendering alone
+    assert translation == {"lang": lang, "text": rendering.text, "official": False, "source": rendering.provenance}
+    assert translation["text"].startswith(start) and translation["text"] != unit.text
+    assert "unofficial" in translation["source"]
+    assert record["text"] == unit.text  # the verbatim text is the official one, never the rendering
+
+
+def test_a_parents_translation_renders_its_sub_units_too(session_engine):
+    """A paragraph with items: its rendering is its own words followed by its items' renderings."""
+    renderings = session_engine.index.renderings
+    [translation] = session_engine.cite("para. 7").translations
+    assert translation.text.startswith(renderings["report:7"].own)
+    for item in ("report:7(c)", "report:7(d)"):
+        assert renderings[item].text in translation.text
+
+
+def test_cite_of_a_list_of_references_is_named_units(session_engine):
+    found = session_engine.cite("paras. 7 (c) and 8 (d)")
+    assert isinstance(found, NamedUnits)
+    record = found.to_json()
+    assert set(record) == {"query", "labels", "units"}
+    assert [u["ref"] for u in record["units"]] == ["report:7(c)", "report:8(d)"]
+    assert all(set(u) == CITE_KEYS and u["translations"] for u in record["units"])
 
 
 @pytest.mark.parametrize(
@@ -234,7 +343,10 @@ def test_cite_unknown_reference_raises_with_existing_suggestions(session_engine,
 
 
 def test_cite_phrase_returns_matching_units_best_first(session_engine, sources):
-    result = session_engine.cite("免费法律代理")
+    found = session_engine.cite("免费法律代理")
+    assert isinstance(found, PhraseMatches)
+    result = found.to_json()
+    assert set(result) == {"query", "matches"}
     assert result["query"] == "免费法律代理"
     matches = result["matches"]
     assert matches and matches[0]["ref"] == "report:8(j)"
