@@ -174,7 +174,7 @@ class Answerer:
         question, in the reader's language, followed by its pinpoint; a sentence taken from an
         unofficial rendering is marked as such (never a quotation)."""
         terms = set(tokenize(question))
-        marker = self._prompt(language, "unofficial_mark").format()
+        marker = self._script(self._prompt(language, "unofficial_mark").format(), traditional)
         lines = []
         for citation in citations:
             text, rendered = self._reader_text(citation, language)
