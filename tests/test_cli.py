@@ -13,9 +13,11 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from answer_support import is_quoted, retrieved_json
 from conftest import run_app
 
 ASK_KEYS = {"question", "language", "answer", "answerable", "citations", "retrieved"}
+CITE_KEYS = {"ref", "text", "labels", "lead_in", "language", "links", "translations"}
 BATCH = [
     {"id": "q1", "question": "Who chaired the meeting?"},
     {"id": "q2", "question": ""},
@@ -45,6 +47,8 @@ def cli(session_index, subset_base, make_env, tmp_path_factory):
         "batch": (["ask", "--batch", str(batch_file), "--json"], make_env(index_dir)),
         "batch_bad": (["ask", "--batch", str(bad_batch), "--json"], make_env(index_dir)),
         "cite": (["cite", "7(c)", "--json"], make_env(index_dir)),
+        "cite_zh": (["cite", "art. 6(3)(d)", "--json"], make_env(index_dir)),
+        "cite_text": (["cite", "7(c)"], make_env(index_dir)),
         "cite_unknown": (["cite", "99(z)"], make_env(index_dir)),
         "no_index": (["ask", "Who chaired the meeting?", "--json"], make_env(empty_index)),
         "ingest": (["ingest"], make_env(ingest_index, ingest_corpus)),
@@ -76,10 +80,12 @@ def test_ask_json_prints_one_object_with_the_contract(cli, session_engine):
     refs = [r["ref"] for r in result["retrieved"]]
     assert len(refs) >= 10 and len(set(refs)) == len(refs)
     assert {"tip-protocol:6(3)(a)", "report:7(c)"} & set(refs[:5])
+    assert result["citations"] and result["notice"] is None and result["closest"] == []
     for citation in result["citations"]:
         assert citation["quote"] == session_engine.index.by_ref[citation["ref"]].text
+        assert is_quoted(citation["quote"], result["answer"])
     # the subprocess answers exactly as the in-process engine over the same index
-    assert refs == [r["ref"] for r in session_engine.ask("Where should victims be housed?")["retrieved"]]
+    assert refs == session_engine.retrieve("Where should victims be housed?").refs
 
 
 def test_ask_batch_prints_one_json_line_per_question_with_ids(cli):
@@ -95,15 +101,44 @@ def test_ask_batch_prints_one_json_line_per_question_with_ids(cli):
     assert "report:8(j)" in [r["ref"] for r in chinese["retrieved"][:3]]
 
 
-def test_cite_json_has_ref_text_labels_lead_in_links(cli):
+def test_cite_json_has_ref_text_labels_lead_in_links(cli, session_engine):
     run = ok(cli[0]["cite"])
     record = json.loads(run.stdout)
-    assert set(record) == {"ref", "text", "labels", "lead_in", "links"}
+    assert set(record) == CITE_KEYS
     assert record["ref"] == "report:7(c)"
     assert record["text"].startswith("(c) 毫不拖延地将受害人安置在安全的收容所")
     assert record["labels"] == {"en": "CTOC/COP/WG.4/2017/4, para. 7 (c)", "zh": "CTOC/COP/WG.4/2017/4，第7段(c)项"}
     assert record["lead_in"] == "7. 工作组建议缔约方会议审议是否采纳以下建议："
     assert isinstance(record["links"], list)
+    assert record["language"] == "zh"
+    assert record == session_engine.cite("7(c)").to_json()  # the subprocess cites as the in-process engine
+
+
+@pytest.mark.parametrize(
+    ("job", "ref", "language", "lang", "start"),
+    [
+        ("cite", "report:7(c)", "zh", "en", "(c) Place victims without delay in safe shelters"),
+        ("cite_zh", "tip-protocol:6(3)(d)", "en", "zh", "(d) 就业、教育和培训机会"),
+    ],
+)
+def test_cite_json_carries_the_unofficial_translation(cli, session_engine, job, ref, language, lang, start):
+    record = json.loads(ok(cli[0][job]).stdout)
+    assert set(record) == CITE_KEYS and record["ref"] == ref and record["language"] == language
+    [translation] = record["translations"]
+    rendering = session_engine.index.renderings[ref]
+    assert translation == {"lang": lang, "text": rendering.text, "official": False, "source": rendering.provenance}
+    assert translation["text"].startswith(start)
+    assert record["text"] == session_engine.index.by_ref[ref].text != translation["text"]
+
+
+def test_cite_text_shows_the_translation_below_the_verbatim_text_labelled_unofficial(cli, session_engine):
+    out = ok(cli[0]["cite_text"]).stdout
+    official = session_engine.index.by_ref["report:7(c)"].text
+    rendering = session_engine.index.renderings["report:7(c)"].text
+    label = "Unofficial translation / 非官方译文 (en):\n"
+    assert out.startswith("CTOC/COP/WG.4/2017/4, para. 7 (c)\nCTOC/COP/WG.4/2017/4，第7段(c)项\n")
+    assert f"{label}{rendering}\n" in out
+    assert out.index(official) < out.index(label)
 
 
 def test_cite_unknown_reference_exits_2_and_names_the_nearest_refs(cli):
@@ -152,7 +187,7 @@ def test_a_fresh_process_scores_a_chinese_question_as_the_ingesting_process_does
     processes, which is not what this test is about (without the user words they differ by ~0.02).
     """
     chinese = [json.loads(line) for line in ok(cli[0]["batch"]).stdout.splitlines() if line.strip()][2]
-    expected = session_engine.ask(BATCH[2]["question"])["retrieved"]
+    expected = retrieved_json(session_engine.retrieve(BATCH[2]["question"]))
     got = {r["ref"]: r["score"] for r in chinese["retrieved"]}
     want = {r["ref"]: r["score"] for r in expected}
     assert chinese["retrieved"][0]["ref"] == expected[0]["ref"]
