@@ -64,7 +64,7 @@ def test_the_versions_are_linked_by_pinpoint(engine):
     ],
 )
 def test_a_provision_in_both_versions_is_retrieved_once_in_the_askers_language(engine, question, ref, other):
-    refs = [r["ref"] for r in engine.ask(question)["retrieved"]]
+    refs = engine.retrieve(question).refs
     assert ref in refs[:5], refs
     assert other not in refs
     provisions = [r.split(":", 1)[1] if r.startswith("tip-protocol") else r for r in refs]
@@ -72,14 +72,14 @@ def test_a_provision_in_both_versions_is_retrieved_once_in_the_askers_language(e
 
 
 def test_a_provision_only_one_version_has_is_retrieved_as_it_is(engine):
-    refs = [r["ref"] for r in engine.ask("被害人在接收国境内的人身安全")["retrieved"]]
+    refs = engine.retrieve("被害人在接收国境内的人身安全").refs
     assert "tip-protocol-zh:6(4)" in refs[:5], refs
-    refs = [r["ref"] for r in engine.ask("return of victims to their country of origin without undue delay")["retrieved"]]
+    refs = engine.retrieve("return of victims to their country of origin without undue delay").refs
     assert any(r.startswith("tip-protocol:8") for r in refs[:3]), refs  # art. 8 is not in the excerpt
 
 
 def test_cite_shows_the_other_version_verbatim(engine, fixtures_dir):
-    record = engine.cite("art. 6(3)(d)")
+    record = engine.cite("art. 6(3)(d)").to_json()
     assert record["ref"] == "tip-protocol:6(3)(d)"
     [version] = record["versions"]
     assert version["ref"] == "tip-protocol-zh:6(3)(d)" and version["language"] == "zh"
@@ -88,7 +88,43 @@ def test_cite_shows_the_other_version_verbatim(engine, fixtures_dir):
     assert version["labels"]["zh"] == "《贩运人口议定书》第6条第3款(d)项"
     html = unit_card(record, "zh", "target")
     assert "英文文本" not in html and "中文文本" in html and "就业、教育和培训机会" in html
-    assert "versions" not in engine.cite("第8段(j)项")  # one version: the contract's shape
+    assert "versions" not in engine.cite("第8段(j)项").to_json()  # one version: the contract's shape
+
+
+def test_an_official_version_takes_precedence_over_the_rendering(engine):
+    """The Chinese text of 6(3)(d) is the official version: it is the translation, and the unofficial
+    rendering of the English unit into Chinese is no longer offered beside it."""
+    assert "tip-protocol:6(3)(d)" in engine.index.renderings  # data/renderings has one ...
+    record = engine.cite("art. 6(3)(d)").to_json()
+    assert record["translations"] == [
+        {"lang": "zh", "text": "(d) 就业、教育和培训机会。", "official": True, "source": "tip-protocol-zh:6(3)(d)"}
+    ]  # ... but the official version is the one shown
+    html = unit_card(record, "zh", "target")
+    assert "非官方译文" not in html, html
+    assert 'class="pp-rendering"' not in html and "pp-muted" not in html
+    # a provision the Chinese excerpt lacks still carries its rendering
+    [rendering] = engine.cite("art. 8(2)").to_json()["translations"]
+    assert rendering["lang"] == "zh" and rendering["official"] is False
+    assert "非官方译文" in unit_card(engine.cite("art. 8(2)").to_json(), "zh", "target")
+    # the Chinese version's translation is the official English text
+    [english] = engine.cite("tip-protocol-zh:6(3)(d)").to_json()["translations"]
+    assert english == {"lang": "en", "text": engine.index.by_ref["tip-protocol:6(3)(d)"].text, "official": True,
+                       "source": "tip-protocol:6(3)(d)"}
+
+
+def test_an_answer_gives_an_official_version_as_such(engine):
+    from services.answer import Answerer
+    from services.prompts import template
+
+    answerer = Answerer(engine, engine.settings)
+    citation = answerer.citation("tip-protocol:6(3)(d)", "zh")
+    assert citation.quote == engine.index.by_ref["tip-protocol:6(3)(d)"].text
+    assert citation.translation is not None and citation.translation.official
+    assert citation.to_json()["translation"] == {"lang": "zh", "text": "(d) 就业、教育和培训机会。", "official": True,
+                                                 "source": "tip-protocol-zh:6(3)(d)"}
+    text = answerer.compose_quotes([citation], "zh")
+    official = template(engine.settings.prompts_dir, "zh", "official_version").format(text="(d) 就业、教育和培训机会。")
+    assert official in text.split("\n") and "非官方译文" not in text
 
 
 def test_evaluation_counts_a_hit_in_either_version(engine):
@@ -100,16 +136,19 @@ def test_evaluation_counts_a_hit_in_either_version(engine):
     question = "缔约国应考虑为被害人身心康复提供哪些帮助，例如住房和医疗？"
     ranking, _ = EngineSystem("pinpoint", engine).ask(question)
     assert hit_at(ranking, ["tip-protocol:6(3)"], 5) == 1.0
-    result = {**engine.ask(question), "backend": "extractive"}
-    assert result["citations"][0]["ref"].startswith("tip-protocol-zh:")
-    item = {"id": "v1", "answerable": True, "gold": [result["citations"][0]["ref"].replace("tip-protocol-zh:", "tip-protocol:")]}
+    from services.answer import Answerer
+
+    result = Answerer(engine, engine.settings).answer(question)
+    assert result.backend == "extractive"
+    assert result.citations[0].ref.startswith("tip-protocol-zh:")
+    item = {"id": "v1", "answerable": True, "gold": [result.citations[0].ref.replace("tip-protocol-zh:", "tip-protocol:")]}
     sources = {doc.key: (engine.settings.corpus_dir / doc.file).read_text(encoding="utf-8") for doc in engine.index.docs}
     scores = score_answer(item, result, engine, sources)
     assert scores["recall"] == 1.0 and scores["precision"] > 0
 
 
 def test_a_named_provision_comes_first_once_in_the_askers_language(engine):
-    refs = [r["ref"] for r in engine.ask("议定书第6条第3款规定了什么？")["retrieved"]]
+    refs = engine.retrieve("议定书第6条第3款规定了什么？").refs
     assert refs[0] == "tip-protocol-zh:6(3)" and "tip-protocol:6(3)" not in refs, refs
-    refs = [r["ref"] for r in engine.ask("What does article 6, paragraph 3 of the Protocol require?")["retrieved"]]
+    refs = engine.retrieve("What does article 6, paragraph 3 of the Protocol require?").refs
     assert refs[0] == "tip-protocol:6(3)" and "tip-protocol-zh:6(3)" not in refs, refs
