@@ -98,6 +98,9 @@ class Settings:
     collection_prefix: str = field(default_factory=lambda: _env("PINPOINT_COLLECTION", "pinpoint"))
     # Dense models, comma-separated: "use" (multilingual USE v3) and/or "e5" (multilingual-e5-small).
     embedders: tuple[str, ...] = field(default_factory=lambda: _env_list("PINPOINT_EMBEDDERS", "use,e5"))
+    # Embedders that also embed each unit's rendering (its unofficial translation) as further windows
+    # of the unit, so that a question meets a text in its own language.
+    rendering_embedders: tuple[str, ...] = field(default_factory=lambda: _env_list("PINPOINT_RENDERING_EMBEDDERS", ""))
     # What stands in when EmbeddingGemma is not installed (its fetch refused, no registry): the
     # models that ship inside their wheels.
     fallback_embedders: tuple[str, ...] = field(default_factory=lambda: _env_list("PINPOINT_FALLBACK_EMBEDDERS", "use,e5"))

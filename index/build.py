@@ -27,10 +27,10 @@ from index.embeddings import make_embedder, model_id, usable_embedders
 from index.lexicon import build_lexicon, read_glossary
 from index.text_norm import add_words
 from index.unit_store import save_renderings, save_units
-from index.windows import embedding_texts, window_id
+from index.windows import embedding_texts, rendered_texts, window_id
 from ingest.manifest import load_manifest
 from ingest.parse import parse_documents
-from ingest.renderings import collect_renderings
+from ingest.renderings import Rendering, collect_renderings, other_language
 from ingest.units import Document, Unit, own_texts
 from settings import Settings
 
@@ -94,7 +94,10 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
                 warnings.append(notice)
             for name in embedders:
                 store_name = collection_name(settings.collection_prefix, folder.name, name)
-                new, old, model = _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild)
+                new, old, model = _embed_units(
+                    settings, name, units, names, client, store_name, previous, progress, rebuild, renderings,
+                    {doc.key: doc.short_zh if doc.language == "en" else doc.short_en for doc in docs},
+                )
                 embedded, reused, computed = embedded + new, reused + old, computed + model
                 collections[name] = store_name
                 laps.lap(f"embed {name}")
@@ -115,6 +118,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
                 "collections": collections,
                 "models": {name: model_id(name, settings) for name in collections},
                 "embed_window_tokens": settings.embed_window_tokens,
+                "rendering_embedders": [n for n in collections if n in settings.rendering_embedders],
                 "chroma_url": settings.chroma_url,
                 "documents": {d.key: sum(1 for u in units if u.doc == d.key) for d in docs},
                 "units": len(units),
@@ -137,7 +141,9 @@ def _lexical_text(unit: Unit) -> str:
     return "\n".join(part for part in (unit.heading, unit.text) if part)
 
 
-def _embed_units(settings, name, units, names, client, store_name, previous, progress, rebuild) -> tuple[int, int, int]:
+def _embed_units(
+    settings, name, units, names, client, store_name, previous, progress, rebuild, renderings, rendered_names
+) -> tuple[int, int, int]:
     """Add one embedder's window vectors for all units; returns (embedded, reused, computed) window counts.
 
     Slice by slice (STORE_BATCH windows): the slice's nodes are built, take their vectors from
@@ -146,7 +152,8 @@ def _embed_units(settings, name, units, names, client, store_name, previous, pro
     """
     store = open_store(client, store_name, create=True, ef_search=settings.hnsw_ef_search)
     cached = _previous_vectors(settings, name, previous)
-    windows = window_texts(units, names, settings.embed_window_tokens)
+    rendered = (renderings, rendered_names) if name in settings.rendering_embedders else (None, None)
+    windows = window_texts(units, names, settings.embed_window_tokens, *rendered)
     todo = [w.text for w in windows if w.key not in cached]
     source = _VectorSource(settings, name, todo, progress, use_cache=not rebuild)
     try:
@@ -169,24 +176,39 @@ class Window(NamedTuple):
     number: int
     text: str
     sha: str  # of the embedded text itself
+    rendered: bool = False  # a window of the unit's rendering, in the other language
 
     @property
     def id(self) -> str:
-        return window_id(self.unit.ref, self.number)
+        return window_id(self.unit.ref, self.number, self.rendered)
+
+    @property
+    def lang(self) -> str:
+        return other_language(self.unit.lang) if self.rendered else self.unit.lang
 
     @property
     def key(self) -> tuple[str, str]:
         return self.id, self.sha
 
 
-def window_texts(units: list[Unit], names: dict[str, str], max_tokens: int) -> list[Window]:
-    """Every unit's embedding windows, in reading order."""
+def window_texts(
+    units: list[Unit], names: dict[str, str], max_tokens: int,
+    renderings: dict[str, Rendering] | None = None, rendered_names: dict[str, str] | None = None,
+) -> list[Window]:
+    """Every unit's embedding windows, in reading order; with ``renderings``, each unit's rendering
+    windows after its own (``rendered_names``: the documents' names in the renderings' language)."""
     own = own_texts(units)
-    return [
-        Window(unit, i, text, text_key(text))
-        for unit in units
-        for i, text in enumerate(embedding_texts(unit, own[unit.ref] or unit.heading or unit.ref, names[unit.doc], max_tokens))
-    ]
+    out = []
+    for unit in units:
+        texts = embedding_texts(unit, own[unit.ref] or unit.heading or unit.ref, names[unit.doc], max_tokens)
+        out.extend(Window(unit, i, text, text_key(text)) for i, text in enumerate(texts))
+        rendering = (renderings or {}).get(unit.ref)
+        if rendering is not None and rendering.own and rendered_names is not None:
+            parent = renderings.get(unit.parent or "")
+            lead_in = parent.own if parent is not None else ""
+            texts = rendered_texts(unit, rendering.own, lead_in, rendered_names[unit.doc], max_tokens)
+            out.extend(Window(unit, i, text, text_key(text), True) for i, text in enumerate(texts))
+    return out
 
 
 def window_nodes(windows: list[Window], start: int, stop: int) -> list[TextNode]:
@@ -195,10 +217,11 @@ def window_nodes(windows: list[Window], start: int, stop: int) -> list[TextNode]
     position in ``windows``, so a slice needs no node outside it (100k nodes held at once were 450 MB)."""
     nodes: list[TextNode] = []
     for k in range(start, min(stop, len(windows))):
-        unit, number, text, sha = windows[k]
+        unit, number, text, sha, rendered = windows[k]
         node = TextNode(
             id_=windows[k].id, text=text,
-            metadata={"ref": unit.ref, "doc": unit.doc, "lang": unit.lang, "sha": sha, "window": number},
+            metadata={"ref": unit.ref, "doc": unit.doc, "lang": windows[k].lang, "sha": sha, "window": number,
+                      "rendered": rendered},
         )
         if unit.parent:
             node.relationships[NodeRelationship.PARENT] = RelatedNodeInfo(node_id=window_id(unit.parent, 0))

@@ -24,8 +24,8 @@ from index.routing import Router
 from index.text_norm import language_of
 from index.unit_store import load_renderings, load_units
 from index.versions import version_map
-from index.windows import window_ref
-from ingest.renderings import Rendering
+from index.windows import is_rendered, window_ref
+from ingest.renderings import Rendering, other_language
 from ingest.units import Document, Unit
 from settings import Settings
 
@@ -214,11 +214,22 @@ class HybridRetriever(BaseRetriever):
         the filtered query gives (every window it adds ranks below them), and the run keeps
         ``k / 2`` units; otherwise Chroma filters.
         """
-        best = _nearest_units(store, vector, k, None)
-        if where is None:
-            return best
-        kept = {ref: value for ref, value in best.items() if _in_scope(self.index.by_ref[ref].lang, where)}
-        return kept if len(kept) >= k // 2 else _nearest_units(store, vector, k, where)
+        rendered = self.has("rendered")
+        found = _nearest_windows(store, vector, k, None)
+        if where is not None:
+            found = [w for w in found if _in_scope(self._window_lang(w), where)]
+            if len({ref for ref, _, _ in found}) < k // 2:
+                found = _nearest_windows(store, vector, k, where)
+        best: dict[str, float] = {}
+        for ref, is_rendering, cosine in found:
+            if rendered or not is_rendering:
+                best[ref] = max(best.get(ref, -1.0), cosine)
+        return best
+
+    def _window_lang(self, window: tuple[str, bool, float]) -> str:
+        """The language a window is written in: its unit's, or the other one for a rendering window."""
+        lang = self.index.by_ref[window[0]].lang
+        return other_language(lang) if window[1] else lang
 
     def _propagate_up(self, scores: dict[str, float]) -> None:
         """A unit's text contains its sub-units' texts, which are embedded once, as theirs: a parent
@@ -245,20 +256,18 @@ def _embedder(name: str, settings: Settings):
     return make_embedder(name, settings.gemma_threads if name == "gemma" else settings.threads, settings)
 
 
-def _nearest_units(store, vector: list[float], k: int, where: dict | None) -> dict[str, float]:
-    """Best cosine per unit among the ``k`` nearest windows.
+def _nearest_windows(store, vector: list[float], k: int, where: dict | None) -> list[tuple[str, bool, float]]:
+    """(unit ref, whether a rendering window, cosine) of the ``k`` nearest windows.
 
     Queries the Chroma collection behind llama-index's store directly, for ids and distances
-    only (the unit's ref is in the window id): the store's own ``query`` rebuilds a full node
-    from JSON for every hit, and fetching metadata alone cost six times the bare query.
+    only (the unit's ref and the window's kind are in its id): the store's own ``query`` rebuilds
+    a full node from JSON for every hit, and fetching metadata alone cost six times the bare query.
     """
     result = store.client.query(query_embeddings=[vector], n_results=k, where=where, include=["distances"])
-    best: dict[str, float] = {}
-    for node_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
-        cosine = 1.0 - distance  # the collections use cosine distance
-        ref = window_ref(node_id)
-        best[ref] = max(best.get(ref, -1.0), cosine)
-    return best
+    return [
+        (window_ref(node_id), is_rendered(node_id), 1.0 - distance)  # the collections use cosine distance
+        for node_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
+    ]
 
 
 def _in_scope(lang: str, where: dict) -> bool:

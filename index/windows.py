@@ -15,12 +15,18 @@ from ingest.parse import count_tokens
 from ingest.units import Unit
 
 WINDOW_SEP = "#"  # a window's id is "<ref>#<n>": the ref is read back from the id alone
+RENDERED_MARK = "t"  # a window of the unit's rendering (its unofficial translation) is "<ref>#t<n>"
 SENTENCE_END = re.compile(r"(?<=[。；;！？!?])|(?<=[.:])\s+(?=[A-Z(“\"])|\n")
 LEAD_IN_CHARS = 200
 
 
-def window_id(ref: str, number: int) -> str:
-    return f"{ref}{WINDOW_SEP}{number}"
+def window_id(ref: str, number: int, rendered: bool = False) -> str:
+    return f"{ref}{WINDOW_SEP}{RENDERED_MARK if rendered else ''}{number}"
+
+
+def is_rendered(node_id: str) -> bool:
+    """Whether a window embeds the unit's rendering rather than its official text."""
+    return node_id.rsplit(WINDOW_SEP, 1)[1].startswith(RENDERED_MARK)
 
 
 def window_ref(node_id: str) -> str:
@@ -58,6 +64,14 @@ def windows(text: str, max_tokens: int) -> list[str]:
     if current:
         out.append(current)
     return out
+
+
+def rendered_texts(unit: Unit, own_rendering: str, lead_in: str, doc_name: str, max_tokens: int) -> list[str]:
+    """The strings embedded for a unit's rendering: as ``embedding_texts``, in the rendering's
+    language (the document's name and the parent's rendered lead-in before each window)."""
+    parts = [doc_name] + ([lead_in.replace("\n", " ")[:LEAD_IN_CHARS]] if lead_in else [])
+    prefix = " | ".join(parts)
+    return [f"{prefix}\n{w}" for w in windows(own_rendering, max_tokens)]
 
 
 def embedding_texts(unit: Unit, own_text: str, doc_name: str, max_tokens: int) -> list[str]:

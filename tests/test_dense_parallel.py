@@ -157,24 +157,30 @@ def test_language_filter_applied_after_the_query_gives_chromas_filtered_run(two_
     retriever = _retriever(two_model_index, integration, 1)
     embedder, _ = retriever.index.dense["e5"]
     calls: list[dict | None] = []
-    query = hybrid._nearest_units
+    query = hybrid._nearest_windows
 
     def counting(store, vector, k, where):
         calls.append(where)
         return query(store, vector, k, where)
 
+    def filtered_by_chroma(store, vector, k, where):
+        best: dict[str, float] = {}
+        for ref, _, cosine in query(store, vector, k, where):
+            best[ref] = max(best.get(ref, -1.0), cosine)
+        return best
+
     chroma_filtered = HybridRetriever(retriever.index, retriever.settings)
-    chroma_filtered._nearest = lambda store, vector, k, where: query(store, vector, k, where)
+    chroma_filtered._nearest = filtered_by_chroma
     paths = set()
     for question in QUESTIONS:
         for scope, qlang in ((SAME, "en"), (SAME, "zh"), (OTHER, "en")):
             for n in (*range(1, 9), 50):
                 calls.clear()
-                hybrid._nearest_units = counting
+                hybrid._nearest_windows = counting
                 try:
                     got = retriever._run("e5", "e5", question, n, scope, qlang).scores
                 finally:
-                    hybrid._nearest_units = query
+                    hybrid._nearest_windows = query
                 assert got == chroma_filtered._run("e5", "e5", question, n, scope, qlang).scores, (question, scope, n)
                 in_english = all(retriever.index.by_ref[ref].lang == "en" for ref in got)
                 assert got and in_english == ((scope, qlang) == (SAME, "en"))
