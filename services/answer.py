@@ -408,7 +408,7 @@ def _best_sentences(text: str, terms: set[str], limit: int) -> list[str]:
 
 
 def _closed(sentence: str) -> str:
-    sentence = re.sub(r"[;；,，:]\s*(?:and|or|和|或)?\s*$", "", sentence.strip())
+    sentence = re.sub(r"[;；,，:：]\s*(?:and|or|和|或)?\s*$", "", sentence.strip())
     if re.search(r"[\u4e00-\u9fff]$", sentence):
         return sentence + "。"
     return sentence if re.search(r"[.。!?！？”\"]$", sentence) else sentence + "."
