@@ -226,6 +226,20 @@ def test_a_chinese_question_about_the_protocol_reads_in_chinese(answerer, sessio
 
 @pytest.mark.parametrize(
     "question",
+    ["《议定书》第3条规定了什么？", "公约第2条规定了什么？", "议定书对被害人的身心康复有什么规定？", "第7段(c)项和第8段(d)项说了什么？"],
+)
+def test_a_chinese_short_answer_closes_its_sentences_in_chinese(answerer, question):
+    """A sentence taken from a Chinese text ends as Chinese does: "在本议定书中：" closes with "。",
+    never with an English full stop after the Chinese colon ("在本议定书中：.")."""
+    result = ask(answerer, question)
+    bullets = short_answer(result["answer"])
+    assert bullets and result["language"] == "zh"
+    for bullet in bullets:
+        assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]\.", bullet), bullet
+
+
+@pytest.mark.parametrize(
+    "question",
     [
         "What do paras. 7 (c) and 8 (d) say?",
         "第7段(c)项和第8段(d)项说了什么？",
