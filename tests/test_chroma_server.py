@@ -171,10 +171,10 @@ def test_engine_answers_and_cites_from_the_server(served, integration, server):
     corpus_dir, index_dir, _ = served
     settings = _settings(index_dir, corpus_dir, integration, server)
     engine = Engine(settings, index=LoadedIndex.load(settings))
-    result = engine.ask(QUESTION)
-    top = [r["ref"] for r in result["retrieved"][:3]]
-    assert "report:8(j)" in top, result["retrieved"][:10]
-    record = engine.cite("7(c)")
+    found = engine.retrieve(QUESTION)
+    top = found.refs[:3]
+    assert "report:8(j)" in top, found.hits[:10]
+    record = engine.cite("7(c)").to_json()
     assert record["ref"] == "report:7(c)"
     assert record["labels"]["en"] == "CTOC/COP/WG.4/2017/4, para. 7 (c)"
 
@@ -216,7 +216,7 @@ def test_stopped_server_gives_a_clear_error_and_restart_recovers(own_served, int
     finally:
         server.start()
     engine = Engine(settings, index=LoadedIndex.load(settings))
-    assert "report:8(j)" in [r["ref"] for r in engine.ask(QUESTION)["retrieved"][:3]]
+    assert "report:8(j)" in engine.retrieve(QUESTION).refs[:3]
 
 
 def test_server_data_stays_in_its_own_folder(served, server):

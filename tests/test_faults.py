@@ -21,6 +21,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+from answer_support import retrieved_json
 from conftest import ROOT, app_command, pinpoint_env, run_app, settings_for
 
 import app
@@ -42,9 +43,10 @@ REBUILD_ADVICE = "run `python app.py ingest --rebuild`"
 
 @pytest.fixture(scope="module")
 def baseline(subset_base, integration):
-    """What the intact subset index answers (in process): {"ask": Engine.ask(QUESTION), "cite": Engine.cite("7(c)")}."""
+    """What the intact subset index answers (in process): {"ask": {"retrieved": what Engine.retrieve(QUESTION)
+    found, as the JSON contract lists it}, "cite": the JSON of Engine.cite("7(c)")}."""
     engine = Engine(settings_for(subset_base[1], subset_base[0], integration))
-    return {"ask": engine.ask(QUESTION), "cite": engine.cite("7(c)")}
+    return {"ask": {"retrieved": retrieved_json(engine.retrieve(QUESTION))}, "cite": engine.cite("7(c)").to_json()}
 
 
 def run_all(jobs: list[list[str]], env: dict[str, str]) -> list[subprocess.CompletedProcess]:
@@ -84,8 +86,8 @@ def assert_cli_serves_as_before(ask: subprocess.CompletedProcess, cite: subproce
 
 def assert_engine_serves_as_before(settings, baseline) -> None:
     engine = Engine(settings)
-    assert_ranks_as_before(engine.ask(QUESTION)["retrieved"], baseline)
-    assert engine.cite("7(c)") == baseline["cite"]
+    assert_ranks_as_before(retrieved_json(engine.retrieve(QUESTION)), baseline)
+    assert engine.cite("7(c)").to_json() == baseline["cite"]
 
 
 def generation_names(index_dir: Path) -> set[str]:

@@ -57,7 +57,7 @@ def current_name(index_dir) -> str:
 
 
 def top_refs(engine: Engine, question: str, n: int) -> list[str]:
-    return [h["ref"] for h in engine.ask(question)["retrieved"][:n]]
+    return engine.retrieve(question).refs[:n]
 
 
 # --- the session index (whole shipped corpus) --------------------------------------------------------
@@ -183,12 +183,12 @@ def test_changed_document_re_embeds_only_its_new_units_and_an_interrupted_ingest
 
     # the new paragraph is citable verbatim and found by a question and by a phrase
     engine = Engine(settings_module.get_settings())
-    record = engine.cite("第33段")
+    record = engine.cite("第33段").to_json()
     assert record["ref"] == "report:33"
     assert record["text"] == NEW_PARAGRAPH
     assert record["labels"]["en"] == "CTOC/COP/WG.4/2017/4, para. 33"
     assert "report:33" in top_refs(engine, "关于珊瑚礁保护的专题研究", 3)
-    assert engine.cite("珊瑚礁保护")["matches"][0]["ref"] == "report:33"
+    assert engine.cite("珊瑚礁保护").matches[0].ref == "report:33"
 
 
 def test_malformed_document_stops_ingest_naming_file_and_line_and_the_old_index_stays_live(subset_copy):
@@ -212,7 +212,7 @@ def test_malformed_document_stops_ingest_naming_file_and_line_and_the_old_index_
     assert generation_names(index_dir) == before  # nothing was written
     engine = Engine(settings_module.get_settings())
     assert engine.index.folder == old
-    assert engine.cite("第20段")["text"].startswith("20. 在议程项目 2 下的讨论由主席主持")
+    assert engine.cite("第20段").text.startswith("20. 在议程项目 2 下的讨论由主席主持")
     assert "report:8(j)" in top_refs(engine, "受害人能否获得免费法律代理？", 3)
     with generations.ingest_lock(index_dir):  # the failed ingest released its lock
         pass

@@ -46,15 +46,15 @@ def test_refresh_serves_a_new_generation_and_keeps_the_old_snapshot_whole(subset
     assert new.engine.index.folder == generations.current_generation(settings.index_dir) != old.engine.index.folder
 
     # the new generation answers about the new document, through engine, answerer and browser
-    assert new.engine.cite(NEW_REF)["ref"] == NEW_REF
+    assert new.engine.cite(NEW_REF).ref == NEW_REF
     answer = new.answerer.answer("What aggravating circumstances does the Smuggling of Migrants Protocol list?")
-    assert any(c["ref"].startswith("som-protocol:6") for c in answer["citations"])
+    assert any(c.ref.startswith("som-protocol:6") for c in answer.citations)
     assert "som-protocol" in {key for _, key in new.browser.doc_choices("en")}
     # a request that took the old snapshot still sees one whole generation
     assert NEW_REF not in old.engine.index.by_ref
     with pytest.raises(UnknownReference):  # a raw ref of a document that generation does not have
         old.engine.cite(NEW_REF)
-    assert old.engine.cite("7(c)")["ref"] == "report:7(c)"
+    assert old.engine.cite("7(c)").ref == "report:7(c)"
     # one copy of each model and one encode pool per process
     assert new.engine.index.dense["use"][0] is old.engine.index.dense["use"][0]
     assert new.engine.index.encoders is old.engine.index.encoders
@@ -69,7 +69,7 @@ def test_refresh_serves_a_new_generation_and_keeps_the_old_snapshot_whole(subset
     del old, engine
     gc.collect()
     assert old_store not in SharedSystemClient._identifier_to_system
-    assert new.engine.cite("7(c)")["ref"] == "report:7(c)"
+    assert new.engine.cite("7(c)").ref == "report:7(c)"
 
 
 def test_a_generation_that_fails_to_load_leaves_the_old_one_serving(subset_copy):
@@ -84,7 +84,7 @@ def test_a_generation_that_fails_to_load_leaves_the_old_one_serving(subset_copy)
 
     assert live.refresh() is False
     assert live.current is served
-    assert live.current.engine.cite("7(c)")["ref"] == "report:7(c)"
+    assert live.current.engine.cite("7(c)").ref == "report:7(c)"
     assert live.refresh() is False  # not retried on every tick
 
 
