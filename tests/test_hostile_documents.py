@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from answer_support import is_quoted
 from conftest import HOSTILE_INJECTION, HOSTILE_KEY, HOSTILE_SCRIPT, settings_for
 from fake_llm import scripted_llm
 
@@ -29,17 +30,24 @@ def engine(hostile_index, integration):
 
 
 def test_hostile_paragraphs_are_indexed_and_quoted_verbatim(engine):
-    result = engine.ask("free interpretation services for victims during criminal proceedings")
-    refs = [r["ref"] for r in result["retrieved"]]
+    from services.answer import Answerer
+
+    question = "free interpretation services for victims during criminal proceedings"
+    refs = engine.retrieve(question).refs
     assert f"{HOSTILE_KEY}:2" in refs[:5], refs
     unit = engine.index.by_ref[f"{HOSTILE_KEY}:2"]
     assert HOSTILE_SCRIPT in unit.text  # the source is kept as it is, markup included
+    result = Answerer(engine, engine.settings).answer(question).to_json()
+    assert result["citations"]
     for citation in result["citations"]:
         assert citation["quote"] == engine.index.by_ref[citation["ref"]].text
+        assert is_quoted(citation["quote"], result["answer"])
+    assert f"{HOSTILE_KEY}:2" not in engine.index.renderings  # a user's document without renderings
+    assert all("translation" not in c for c in result["citations"] if c["ref"].startswith(f"{HOSTILE_KEY}:"))
 
 
 def test_hostile_unit_is_shown_as_text_in_the_sources_panel(engine):
-    record = engine.cite(f"{HOSTILE_KEY} para. 2")
+    record = engine.cite(f"{HOSTILE_KEY} para. 2").to_json()
     assert record["ref"] == f"{HOSTILE_KEY}:2", record
     html = sources_html([record], "en", selected=record["ref"])
     assert "<script" not in html.lower() and "<img" not in html.lower()
@@ -59,7 +67,7 @@ def test_an_obeyed_injection_in_a_document_cannot_cite_what_does_not_exist(engin
 
     answerer = Answerer(engine, engine.settings)
     answerer._llm = scripted_llm([_obedient])
-    final = list(answerer.stream("training of border officials to identify victims"))[-1]["final"]
+    final = list(answerer.stream("training of border officials to identify victims"))[-1]["final"].to_json()
     retrieved = {r["ref"] for r in final["retrieved"]}
     assert f"{HOSTILE_KEY}:3" in retrieved
     cited = {c["ref"] for c in final["citations"]}

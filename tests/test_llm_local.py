@@ -56,7 +56,7 @@ def test_gguf_answer_streams_and_passes_the_gate(session_engine, gguf_settings):
     assert answerer._llm is not None, answerer._llm_error
     pieces = list(answerer.stream("Who chaired the meeting?"))
     deltas = [p["delta"] for p in pieces if "delta" in p]
-    final = pieces[-1]["final"]
+    final = pieces[-1]["final"].to_json()
     assert deltas, "the model streamed nothing"
     assert final["backend"] == answerer.backend_name and final["answer"]
     by_ref = session_engine.index.by_ref
@@ -75,7 +75,7 @@ def test_gguf_sha256_mismatch_is_refused(session_engine, gguf_settings):
     from services.answer import Answerer
 
     answerer = Answerer(session_engine, dataclasses.replace(gguf_settings, gguf_sha256="0" * 64))
-    result = answerer.answer("Who chaired the meeting?")
+    result = answerer.answer("Who chaired the meeting?").to_json()
     assert result["notice"] and "sha256" in result["notice"]
     assert result["answerable"] and result["citations"]
 
@@ -93,7 +93,7 @@ def test_openai_backend_against_a_working_local_server(session_engine, gguf_sett
     answerer = Answerer(session_engine, settings)
     assert answerer.backend_name == "openai:smollm2" and answerer._llm is not None, answerer._llm_error
     pieces = list(answerer.stream("Where should victims be housed?"))
-    final = pieces[-1]["final"]
+    final = pieces[-1]["final"].to_json()
     assert [p for p in pieces if "delta" in p], "the server streamed nothing"
     assert final["notice"] is None, final["notice"]  # a working server: no fallback
     by_ref = session_engine.index.by_ref

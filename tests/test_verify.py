@@ -140,7 +140,7 @@ def test_answerer_gates_a_scripted_reply(scripted, session_engine):
     answerer = scripted(reply)
     pieces = list(answerer.stream(question))
     assert any("delta" in p for p in pieces)
-    final = pieces[-1]["final"]
+    final = pieces[-1]["final"].to_json()
     assert final["answerable"] is True
     assert [c["ref"] for c in final["citations"]] == [good]
     assert all(c["quote"] == session_engine.index.by_ref[c["ref"]].text for c in final["citations"])
@@ -153,19 +153,23 @@ def test_answerer_reply_without_valid_citation_becomes_not_found(scripted, sessi
     from services.prompts import template
 
     answerer = scripted(f"Victims live in castles [{INVENTED}]. Trust me.")
-    final = answerer.answer("Where should victims be housed?")
+    final = answerer.answer("Where should victims be housed?").to_json()
     assert final["answerable"] is False and final["citations"] == []
-    assert final["answer"].startswith(template(session_settings.prompts_dir, "en", "not_found").format())
+    assert final["answer"].startswith(template(session_settings.prompts_dir, "en", "not_found").format() + "\n")
     assert "castles" not in final["answer"]
-    zh = scripted("受害人住在城堡里。").answer("受害人应当安置在哪里？")
-    assert zh["answer"].startswith(template(session_settings.prompts_dir, "zh", "not_found").format())
+    # the closest units are listed as what they are, not as an answer
+    assert final["closest"] == [r["ref"] for r in final["retrieved"][: session_settings.closest_units]]
+    assert final["closest"] and "\n> " not in final["answer"]
+    zh = scripted("受害人住在城堡里。").answer("受害人应当安置在哪里？").to_json()
+    assert zh["answer"].startswith(template(session_settings.prompts_dir, "zh", "not_found").format() + "\n")
+    assert zh["answerable"] is False and zh["citations"] == [] and zh["closest"]
 
 
 def test_a_relative_follow_up_is_resolved_before_the_model_condenses(scripted, session_engine):
     """"its paragraph 2" after article 7 is 7(2) whatever a model would make of it: the model is asked
     once, to answer over the retrieved units with 7(2) first, never to condense the follow-up."""
     first = "What does article 7 of the Trafficking in Persons Protocol say?"
-    one = scripted("Article 7 concerns the status of victims [tip-protocol:7].").answer(first)
+    one = scripted("Article 7 concerns the status of victims [tip-protocol:7].").answer(first).to_json()
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": one["answer"]}]
     prompts: list[str] = []
 
@@ -173,7 +177,7 @@ def test_a_relative_follow_up_is_resolved_before_the_model_condenses(scripted, s
         prompts.append(prompt)
         return "Paragraph 2 concerns humanitarian and compassionate factors [tip-protocol:7(2)]."
 
-    result = scripted(reply).answer("What does its paragraph 2 say?", history)
+    result = scripted(reply).answer("What does its paragraph 2 say?", history).to_json()
     assert result["retrieved"][0]["ref"] == "tip-protocol:7(2)"
     assert len(prompts) == 1 and "tip-protocol:7(2)" in prompts[0], "the model was asked to condense"
     assert [c["ref"] for c in result["citations"]] == ["tip-protocol:7(2)"] and not result["notice"]
