@@ -97,10 +97,10 @@ class Settings:
     chroma_url: str = field(default_factory=lambda: _env("PINPOINT_CHROMA_URL", ""))
     collection_prefix: str = field(default_factory=lambda: _env("PINPOINT_COLLECTION", "pinpoint"))
     # Dense models, comma-separated: "use" (multilingual USE v3) and/or "e5" (multilingual-e5-small).
-    embedders: tuple[str, ...] = field(default_factory=lambda: _env_list("PINPOINT_EMBEDDERS", "use,e5"))
+    embedders: tuple[str, ...] = field(default_factory=lambda: _env_list("PINPOINT_EMBEDDERS", "gemma"))
     # Embedders that also embed each unit's rendering (its unofficial translation) as further windows
     # of the unit, so that a question meets a text in its own language.
-    rendering_embedders: tuple[str, ...] = field(default_factory=lambda: _env_list("PINPOINT_RENDERING_EMBEDDERS", ""))
+    rendering_embedders: tuple[str, ...] = field(default_factory=lambda: _env_list("PINPOINT_RENDERING_EMBEDDERS", "gemma"))
     # What stands in when EmbeddingGemma is not installed (its fetch refused, no registry): the
     # models that ship inside their wheels.
     fallback_embedders: tuple[str, ...] = field(default_factory=lambda: _env_list("PINPOINT_FALLBACK_EMBEDDERS", "use,e5"))
@@ -147,17 +147,19 @@ class Settings:
     # Retrieval's named steps (index/hybrid.py): "bm25" (the lexical run), "rendered" (a lexical run
     # over the units' renderings), "translate" (the query's
     # word-by-word translation for BM25 and the language-scoped dense runs), "expand" (the treaties'
-    # wording for plain phrases), then the post-passes "route", "parent", "versions", "lift" (index/
+    # wording for plain phrases), then the post-passes "route", "versions", "lift" (index/
     # passes.py) and "named" (services/engine.py). The dense runs are `embedders`.
     retrieval_steps: tuple[str, ...] = field(
-        default_factory=lambda: _env_list("PINPOINT_RETRIEVAL_STEPS", "bm25,rendered,translate,expand,route,parent,versions,lift,named")
+        default_factory=lambda: _env_list("PINPOINT_RETRIEVAL_STEPS", "bm25,rendered,translate,expand,route,versions,lift,named")
     )
     # Fusion weight of the lexical side (index/fusion.py).
-    bm25_weight: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT", 0.6))
+    bm25_weight: float = field(default_factory=lambda: _env_float("PINPOINT_BM25_WEIGHT", 0.4))
     # Added to the fused score of units of a document the question names or concerns.
     route_boost: float = field(default_factory=lambda: _env_float("PINPOINT_ROUTE_BOOST", 0.6))
-    # Multiplies the fused score of a unit that has sub-units: the sub-unit is the more exact citation.
-    parent_factor: float = field(default_factory=lambda: _env_float("PINPOINT_PARENT_FACTOR", 0.97))
+    # Added to the primary treaty's units (PINPOINT_DEFAULT_TREATY) when a question names and concerns
+    # no document: the Protocol is what users work with, as a bare "article 6" means its article 6, and
+    # its provisions reappear almost word for word in the Smuggling Protocol and the Convention.
+    default_route_boost: float = field(default_factory=lambda: _env_float("PINPOINT_DEFAULT_ROUTE_BOOST", 0.2))
     # A sub-unit scored at most this far below one of its ancestors is lifted to the ancestor's score,
     # so that it ranks first (index/hybrid.py, _lift_sub_units).
     sub_unit_margin: float = field(default_factory=lambda: _env_float("PINPOINT_SUB_UNIT_MARGIN", 0.1))

@@ -19,7 +19,7 @@ from index.bm25 import RENDERED, LexicalIndex
 from index.chroma_store import make_client, open_store
 from index.embeddings import make_embedder, usable_embedders
 from index.fusion import ALL, DENSE, LEXICAL, OTHER, SAME, Run, fuse
-from index.passes import Hit, lift_sub_units, one_per_provision, parent_discount, route_boost
+from index.passes import Hit, lift_sub_units, one_per_provision, route_boost
 from index.routing import Router
 from index.text_norm import language_of
 from index.unit_store import load_renderings, load_units
@@ -30,7 +30,7 @@ from ingest.units import Document, Unit
 from settings import Settings
 
 # Every step `settings.retrieval_steps` may name ("named" is the engine's: services/engine.py).
-STEPS = ("bm25", "rendered", "translate", "expand", "route", "parent", "versions", "lift", "named")
+STEPS = ("bm25", "rendered", "translate", "expand", "route", "versions", "lift", "named")
 
 
 class IndexMissing(RuntimeError):
@@ -160,9 +160,11 @@ class HybridRetriever(BaseRetriever):
         fused = fuse(runs, lambda ref: by_ref[ref].lang, qlang, self.settings.bm25_weight, self.settings.dense_floor_rank)
         hits = [Hit(ref, f.score, f.dense, f.lexical, f.signals) for ref, f in fused.items()]
         if self.has("route"):
-            route_boost(hits, by_ref, self.index.router.route(query), self.settings.route_boost)
-        if self.has("parent"):
-            parent_discount(hits, by_ref, self.settings.parent_factor)
+            routed = self.index.router.route(query)
+            if routed:
+                route_boost(hits, by_ref, routed, self.settings.route_boost)
+            else:
+                route_boost(hits, by_ref, {self.settings.primary_treaty}, self.settings.default_route_boost)
         if self.has("versions"):
             hits = one_per_provision(hits, self.index.versions, by_ref, qlang)
         if self.has("lift"):

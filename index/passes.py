@@ -25,19 +25,11 @@ class Hit:
 def route_boost(hits: list[Hit], by_ref: dict[str, Unit], routed: set[str], boost: float) -> list[Hit]:
     """Units of a document the question names or concerns ("议定书", "the working group") gain
     ``boost``: otherwise a Chinese question about the Protocol drifts to the Chinese report, whose
-    every paragraph shares its language."""
+    every paragraph shares its language. A question that routes nowhere gets the primary treaty
+    as ``routed``, with a smaller boost (the caller's choice)."""
     for hit in hits:
         if by_ref[hit.ref].doc in routed:
             hit.score += boost
-    return hits
-
-
-def parent_discount(hits: list[Hit], by_ref: dict[str, Unit], factor: float) -> list[Hit]:
-    """A unit with sub-units scores ``factor`` times its fused score: the sub-unit is the more exact
-    citation."""
-    for hit in hits:
-        if by_ref[hit.ref].children:
-            hit.score *= factor
     return hits
 
 
