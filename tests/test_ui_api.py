@@ -12,8 +12,12 @@ import sys
 import pytest
 from ui_support import APP, ROOT, app_env, free_port, ui_url
 
-ASK_KEYS = {"question", "language", "answer", "answerable", "citations", "retrieved"}
-CITE_KEYS = {"ref", "text", "labels", "lead_in", "links"}
+ASK_KEYS = {
+    "question", "language", "answer", "answerable", "confidence", "citations", "closest", "retrieved",
+    "backend", "standalone_question", "notice", "flags",
+}  # fmt: skip
+CITE_KEYS = {"ref", "text", "labels", "lead_in", "language", "links", "translations"}
+CITATION_KEYS = {"ref", "label", "quote"}  # and "lead_in" for a sub-item, "translation" for the other language
 
 
 @pytest.fixture(scope="module")
@@ -31,23 +35,43 @@ def test_api_lists_ask_and_cite(client):
 
 def test_ask_returns_the_contract(client):
     result = client.predict("受害人能否获得免费法律代理？", api_name="/ask")
-    assert ASK_KEYS <= set(result)
+    assert set(result) == ASK_KEYS
     assert result["language"] == "zh" and result["answerable"] is True
-    assert result["citations"] and all(set(c) == {"ref", "label", "quote"} for c in result["citations"])
+    # a Chinese question on the Chinese report: no translation; a sub-item carries its lead-in
+    assert result["citations"] and all(CITATION_KEYS <= set(c) <= CITATION_KEYS | {"lead_in"} for c in result["citations"])
     assert result["citations"][0]["ref"] == "report:8(j)"
+    assert result["citations"][0]["lead_in"].startswith("8. ")  # the words that introduce item (j)
     assert "第8段(j)项" in result["answer"]
     assert all(set(r) == {"ref", "score"} for r in result["retrieved"])
-    assert "backend" in result
+    assert result["backend"] == "extractive" and result["notice"] is None and result["closest"] == []
+
+
+def test_ask_of_the_other_language_carries_the_rendering(client):
+    result = client.predict("Where should victims be placed without delay?", api_name="/ask")
+    assert set(result) == ASK_KEYS and result["language"] == "en"
+    cited = {c["ref"]: c for c in result["citations"]}
+    assert "report:7(c)" in cited, list(cited)
+    translation = cited["report:7(c)"]["translation"]
+    assert set(translation) == {"lang", "text", "official", "source"}
+    assert translation["lang"] == "en" and translation["official"] is False
+    assert translation["text"].startswith("(c) Place victims without delay")
+    assert "Unofficial translation / 非官方译文: " + translation["text"] in result["answer"].split("\n")
 
 
 def test_cite_reference_phrase_and_unknown(client):
     unit = client.predict("7(c)", api_name="/cite")
-    assert CITE_KEYS <= set(unit)
+    assert set(unit) == CITE_KEYS
     assert unit["ref"] == "report:7(c)"
     assert unit["text"].startswith("(c) 毫不拖延地将受害人安置在安全的收容所")
     assert unit["labels"] == {"en": "CTOC/COP/WG.4/2017/4, para. 7 (c)", "zh": "CTOC/COP/WG.4/2017/4，第7段(c)项"}
+    assert unit["language"] == "zh"
+    assert [(t["lang"], t["official"]) for t in unit["translations"]] == [("en", False)]
     phrase = client.predict("free legal representation", api_name="/cite")
-    assert phrase["matches"] and all(CITE_KEYS <= set(m) for m in phrase["matches"])
+    assert set(phrase) == {"query", "matches"}
+    assert phrase["matches"] and all(set(m) == CITE_KEYS for m in phrase["matches"])
+    named = client.predict("paras. 7 (c) and 8 (d)", api_name="/cite")
+    assert set(named) == {"query", "labels", "units"}
+    assert [u["ref"] for u in named["units"]] == ["report:7(c)", "report:8(d)"]
     unknown = client.predict("7(zz)", api_name="/cite")
     assert "error" in unknown and unknown["suggestions"] and all(":" in s for s in unknown["suggestions"])
 

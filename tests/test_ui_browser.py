@@ -174,6 +174,32 @@ def test_lookup_tab_verbatim_labels_neighbours(browser, url):
         context.close()
 
 
+def test_english_reader_sees_the_reports_unofficial_translation_below_its_chinese_text(browser, url):
+    context, page = open_page(browser, url, "en-US")
+    try:
+        page.get_by_role("tab", name="Lookup (drafting)").click()
+        query = page.locator("#pp-lookup-query").locator("textarea, input").first
+        query.fill("7(c)")
+        page.locator("#pp-lookup-button").click()
+        card = page.locator('#pp-lookup-result .pp-card[data-unit="report:7(c)"]')
+        card.wait_for()
+        rendering = card.locator(".pp-rendering")
+        assert rendering.count() == 1
+        assert "Unofficial translation / 非官方译文" in rendering.inner_text()
+        assert "(c) Place victims without delay in safe shelters" in rendering.inner_text()
+        verbatim = card.locator("blockquote.pp-verbatim").first.inner_text()
+        assert verbatim.startswith("(c) 毫不拖延地将受害人安置在安全的收容所") and "Place victims" not in verbatim
+        page.screenshot(path=str(OUTPUT / "lookup-7c-en.png"), full_page=True)
+        page.locator("#pp-lang").get_by_text("中文").click()  # a Chinese reader: the unit is in her language
+        page.wait_for_function("() => document.querySelector('#pp-send').innerText.trim() === '提问'")
+        query.fill("7(c)")
+        page.locator("#pp-lookup-button").click()
+        page.wait_for_selector('#pp-lookup-result .pp-card[data-unit="report:7(c)"] .pp-label-name:has-text("引注（中文）")')
+        assert page.locator("#pp-lookup-result .pp-rendering").count() == 0
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def hostile_url(hostile_index, tmp_path_factory):
     """A second served app, over an index holding a user document with markup and script in it."""
@@ -221,3 +247,4 @@ def test_script_inside_a_document_is_shown_as_text_and_never_runs(browser, hosti
         page.screenshot(path=str(OUTPUT / "hostile-document-lookup.png"), full_page=True)
     finally:
         context.close()
+

@@ -1,4 +1,5 @@
-"""Concurrent users stay apart: 20 chat sessions of the served app at once, and 20 threads of Engine.ask.
+"""Concurrent users stay apart: 20 chat sessions of the served app at once, and 20 threads of
+Engine.retrieve and Answerer.answer.
 
 The conversation history lives in each browser session's gr.State (ui/app.py); the /ask API is
 stateless. gradio_client reaches the chat event itself as the undocumented /chat endpoint, and
@@ -118,13 +119,21 @@ def test_twenty_concurrent_sessions_keep_their_own_history(sequential, url):
         )
 
 
-def test_concurrent_engine_asks_match_sequential(session_engine):
-    """Retrieval shares the embedders, the Chroma client and the BM25 index between request threads:
-    20 threads asking at once must get exactly what one thread gets."""
+def test_concurrent_engine_asks_match_sequential(session_engine, session_settings):
+    """Retrieval shares the embedders, the Chroma client and the BM25 index between request threads,
+    and the answerer its engine and label map: 20 threads asking at once must get exactly what one
+    thread gets (the retrieval, scores and all, and the whole answer)."""
+    from services.answer import Answerer
+
+    answerer = Answerer(session_engine, session_settings)
+
+    def ask(question: str):
+        return session_engine.retrieve(question), answerer.answer(question).to_json()
+
     rows = load_set(ROOT / "eval" / "sets" / "questions.jsonl")
     questions = [r["question"] for r in rows if r["lang"] == "zh"][:20] + [r["question"] for r in rows if r["lang"] == "en"][:20]
-    expected = [session_engine.ask(q) for q in questions]
+    expected = [ask(q) for q in questions]
     with ThreadPoolExecutor(USERS) as pool:
-        results = list(pool.map(session_engine.ask, questions * 3))
+        results = list(pool.map(ask, questions * 3))
     for i, result in enumerate(results):
         assert result == expected[i % len(questions)], f"thread result differs for {questions[i % len(questions)]!r}"

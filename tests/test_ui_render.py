@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ui import render
@@ -67,3 +69,48 @@ def test_answer_structure_survives_but_stays_inert():
     assert lines[1].startswith("> ") and "<script>" not in lines[1] and "\\*a\\*" in lines[1]
     assert lines[2].startswith("8\\.")
     assert render.chat_text("## not a heading in a question").startswith("\\#\\# ")
+
+
+RENDERED = "(c) Place victims <b>without delay</b> in safe shelters;"
+CHINESE_UNIT = {
+    "ref": "report:7(c)",
+    "text": "(c) 毫不拖延地将受害人安置在安全的收容所或其他适当住处；",
+    "labels": {"en": "CTOC/COP/WG.4/2017/4, para. 7 (c)", "zh": "CTOC/COP/WG.4/2017/4，第7段(c)项"},
+    "lead_in": "7. 工作组建议缔约方会议审议是否采纳以下建议：",
+    "language": "zh",
+    "links": [],
+    "translations": [{"lang": "en", "text": RENDERED, "official": False, "source": "Pinpoint team, unofficial translation"}],
+}
+
+
+def _blockquotes(html: str) -> list[str]:
+    return re.findall(r"<blockquote[^>]*>(.*?)</blockquote>", html, re.S)
+
+
+def test_a_unit_in_the_other_language_shows_its_rendering_below_the_verbatim_text_labelled_unofficial():
+    html = render.unit_card(CHINESE_UNIT, "en", "sources")
+    shown = "(c) Place victims &lt;b&gt;without delay&lt;/b&gt; in safe shelters;"
+    assert shown in html and "<b>" not in html  # escaped, as every text
+    assert 'class="pp-rendering"' in html and "Unofficial translation / 非官方译文" in html
+    assert html.index("pp-text pp-verbatim") < html.index('class="pp-rendering"')  # below the official text
+    assert all(shown not in quote and "Place victims" not in quote for quote in _blockquotes(html))  # never quoted
+    assert any(CHINESE_UNIT["text"] in quote for quote in _blockquotes(html))
+
+
+def test_no_rendering_is_shown_in_the_units_own_language_and_a_missing_one_is_said():
+    html = render.unit_card(CHINESE_UNIT, "zh", "sources")
+    assert "pp-rendering" not in html and "Place victims" not in html
+    bare = {**CHINESE_UNIT, "translations": []}
+    html = render.unit_card(bare, "en", "sources")
+    assert "pp-rendering" not in html and "This unit has no English translation yet." in html
+    html = render.unit_card({**bare, "language": "en", "ref": "tip-protocol:6(3)(d)"}, "zh", "sources")
+    assert "本单元尚无中文译文。" in html
+
+
+def test_an_official_version_is_shown_as_the_version_not_as_a_rendering():
+    official = {**CHINESE_UNIT, "translations": [{"lang": "en", "text": "(c) Official.", "official": True, "source": "report-en:7(c)"}],
+                "versions": [{"ref": "report-en:7(c)", "language": "en", "text": "(c) Official.", "labels": CHINESE_UNIT["labels"]}]}
+    html = render.unit_card(official, "en", "sources")
+    assert "pp-rendering" not in html and "非官方译文" not in html
+    assert any("(c) Official." in quote for quote in _blockquotes(html))  # an official text is verbatim
+
