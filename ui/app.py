@@ -1,9 +1,10 @@
-"""The Pinpoint web UI: Chat, Lookup (drafting) and Evaluation tabs, plus the /ask and /cite APIs.
+"""The Pinpoint web UI: Chat, Lookup (drafting), Documents and Evaluation tabs, plus the /ask and /cite APIs.
 
 ``build_app(live, settings)`` returns the gr.Blocks over ``live`` (ui/live.py: the engine, answerer
 and browser of the index generation being served; every event takes it once, so it sees one
 generation throughout); ``serve(settings, host, port)`` checks the binding (a non-loopback host
-needs PINPOINT_AUTH), watches for newer generations and launches it. Conversation state lives in
+needs PINPOINT_AUTH), watches for newer generations and launches it; uploads are capped and
+guarded (ui/binding.py, UploadGuard). Conversation state lives in
 gr.State, so every browser session has its own history. All text reaches HTML through
 ui/render.py (escaped); one page-level script turns clicks on pinpoints into server events.
 """
@@ -15,6 +16,7 @@ import re
 import time
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from services.answer import Answerer
 from services.cite import UnknownReference, joint_labels, unit_record
@@ -22,7 +24,8 @@ from services.engine import QuestionError
 from services.results import NamedUnits, PhraseMatches
 from settings import ROOT, Settings, get_settings
 from ui import render
-from ui.binding import BindingRefused, check_binding
+from ui.binding import BindingRefused, UploadGuard, check_binding
+from ui.documents import DocumentsTab
 from ui.i18n import EXAMPLES, choose_language, t
 from ui.live import LiveServices, Served
 
@@ -33,6 +36,9 @@ __all__ = ["BindingRefused", "build_app", "check_binding", "launch", "serve"]
 STREAM_EVERY = 0.1  # seconds between two streamed updates of the answer
 ANSWER_GROUP = "answer"  # the concurrency group of every event that runs the answerer
 WARMUP_QUESTION = "Where should victims be housed?"  # asked once before serving: the models load then
+# gradio's temporary files (uploads never used, cached outputs) older than this are deleted this often:
+# an upload the Documents tab did not read does not stay on disk.
+TEMP_FILES_SECONDS = 3600
 
 EVAL_REPORT = ROOT / "eval" / "reports" / "retrieval-questions.md"
 EVAL_IMAGE_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -123,6 +129,10 @@ CSS = """
   padding: 1px 6px; white-space: pre; overflow: hidden; text-overflow: ellipsis; color: var(--body-text-color);
   font-weight: 400; box-shadow: none; background: transparent; border-left: 3px solid transparent; }
 .pp-outline .pp-ref:hover { background: var(--background-fill-secondary); }
+.pp-table { border-collapse: collapse; width: 100%; margin: 4px 0 10px 0; font-size: 0.92em; }
+.pp-table th, .pp-table td { border-bottom: 1px solid var(--border-color-primary); padding: 3px 8px; text-align: left;
+  vertical-align: top; }
+.pp-outcome ul, .pp-error ul, .pp-notice ul { margin: 4px 0 0 1.2em; }
 .pp-outline .pp-ref.pp-current { background: var(--background-fill-secondary); border-left-color: var(--color-accent);
   font-weight: 600; }
 """
@@ -299,7 +309,7 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
         return text, (str(png) if png.exists() else None)
 
     # --- interface language -----------------------------------------------------------------
-    def relabel(lang, result, selected, lookup_state, doc, unit):
+    def relabel(lang, result, selected, lookup_state, doc, unit, docs_preview):
         s = live.current
         lang = lang if lang in ("zh", "en") else "en"
         view = lookup_view(s, lookup_state, lang)
@@ -333,11 +343,12 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
             eval_text,
             gr.update(label=t(lang, "eval_chart")),
             gr.update(value=t(lang, "eval_refresh")),
+            *docs_tab.relabel(lang, docs_preview),
         ]
 
-    def on_load(result, selected, lookup_state, doc, unit, request: gr.Request):
+    def on_load(result, selected, lookup_state, doc, unit, docs_preview, request: gr.Request):
         header = request.headers.get("accept-language", "") if request is not None else ""
-        return relabel(choose_language(settings.ui_lang, header), result, selected, lookup_state, doc, unit)
+        return relabel(choose_language(settings.ui_lang, header), result, selected, lookup_state, doc, unit, docs_preview)
 
     first = "en" if settings.ui_lang not in ("zh", "en") else settings.ui_lang
     browser = live.current.browser  # the page's first render; every event reads live.current
@@ -345,7 +356,9 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
     first_doc = docs[0][1] if docs else None
     eval_text, eval_png = eval_view(first)
 
-    with gr.Blocks(title="Pinpoint", analytics_enabled=False) as demo:
+    with gr.Blocks(
+        title="Pinpoint", analytics_enabled=False, delete_cache=(TEMP_FILES_SECONDS, TEMP_FILES_SECONDS)
+    ) as demo:
         lang = gr.State(first)
         history = gr.State([])
         last_result = gr.State(None)
@@ -414,6 +427,8 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
                 lk_ref = gr.Textbox(visible="hidden", elem_id="pp-lookup-ref")
                 lk_go = gr.Button("open", visible="hidden", elem_id="pp-lookup-go")
 
+            docs_tab = DocumentsTab(live, settings, first, lang, doc_pick)
+
             with gr.Tab(t(first, "tab_eval"), id="eval", elem_id="pp-tab-eval") as tab_eval:
                 eval_title = gr.Markdown(f"## {t(first, 'eval_title')}")
                 eval_refresh = gr.Button(t(first, "eval_refresh"), size="sm")
@@ -451,8 +466,9 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
             lang, lang_radio, title, tab_chat, tab_lookup, tab_eval, backend, chatbot, question, send, new_chat,
             citations_md, citations, sources_md, sources, lk_query, lk_button, lk_result, lk_en, lk_zh,
             lk_neighbours, browse_md, doc_pick, unit_pick, eval_title, eval_md, eval_png_view, eval_refresh,
+            *docs_tab.relabel_outputs,
         ]
-        relabel_in = [last_result, selected, lookup_state, doc_pick, unit_pick]
+        relabel_in = [last_result, selected, lookup_state, doc_pick, unit_pick, *docs_tab.relabel_inputs]
         lang_radio.input(relabel, [lang_radio, *relabel_in], relabel_out, **private)
         demo.load(on_load, relabel_in, relabel_out, **private).then(
             None, js="() => { document.body.dataset.ppReady = '1'; }", **private
@@ -463,8 +479,8 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
             """Answer a question with verbatim quotes and pinpoint citations (the ask JSON contract)."""
             try:
                 return live.current.answerer.answer(question).to_json()
-            except QuestionError as exc:
-                raise gr.Error(str(exc)) from exc
+            except QuestionError as exc:  # the caller's error: no traceback in the server log
+                raise gr.Error(str(exc), print_exception=False) from exc
 
         def api_cite(query: str) -> dict:
             """A reference -> that unit (text, labels in en/zh, lead-in, links); a range or list of references ->
@@ -473,8 +489,8 @@ def build_app(live: LiveServices, settings: Settings) -> gr.Blocks:
                 return live.current.engine.cite(query).to_json()
             except UnknownReference as exc:
                 return {"query": exc.query, "error": str(exc), "suggestions": list(exc.suggestions)}
-            except QuestionError as exc:
-                raise gr.Error(str(exc)) from exc
+            except QuestionError as exc:  # the caller's error: no traceback in the server log
+                raise gr.Error(str(exc), print_exception=False) from exc
 
         gr.api(api_ask, api_name="ask", concurrency_id=ANSWER_GROUP)
         gr.api(api_cite, api_name="cite")
@@ -489,13 +505,17 @@ def launch(
     """Start the server (blocking unless prevent_thread_lock=True is passed).
 
     Each event runs at most ``settings.concurrency`` requests at once (the answering events together,
-    see ANSWER_GROUP); ``settings.max_threads`` caps gradio's worker threads.
+    see ANSWER_GROUP); ``settings.max_threads`` caps gradio's worker threads. An upload is at most
+    ``settings.max_upload_bytes`` (gradio's max_file_size, per file, and UploadGuard, per request), from
+    this app's own pages or a client that is not a browser, and after the login when there is one.
     """
     settings = settings or get_settings()
     return demo.queue(default_concurrency_limit=settings.concurrency).launch(
         server_name=host, server_port=port, auth=credentials, auth_message="Pinpoint",
         css=CSS, js=PAGE_JS, theme=gr.themes.Soft(), footer_links=["api"], show_error=True,
-        allowed_paths=[str(EVAL_REPORT.parent)], max_threads=settings.max_threads, **kwargs,
+        allowed_paths=[str(EVAL_REPORT.parent)], max_threads=settings.max_threads,
+        max_file_size=settings.max_upload_bytes,
+        app_kwargs={"middleware": [Middleware(UploadGuard, limit=settings.max_upload_bytes)]}, **kwargs,
     )
 
 

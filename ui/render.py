@@ -24,11 +24,25 @@ _LIST_START = re.compile(r"^(\s*)(\d+)\.", re.MULTILINE)
 _BULLET_START = re.compile(r"^(\s*)([-+*])", re.MULTILINE)
 
 
+# The Chatbot's Markdown (GFM) turns "https://…", "www.…" and "a@b.c" in plain text into links, and
+# keeps the Markdown escapes above inside them: "human\_trafficking" in the href and on screen. The
+# character each autolink starts from, written as an entity, keeps it text; the browser shows the
+# character itself.
+_AUTOLINK_START = re.compile(r"://|(www)\.|@", re.IGNORECASE)
+
+
+def _no_autolink(match: re.Match) -> str:
+    if match.group(1):
+        return f"{match.group(1)}&#46;"
+    return "&#58;//" if match.group(0) == "://" else "&#64;"
+
+
 def _inert(text: str) -> str:
     out = _MD_SPECIAL.sub(r"\\\1", text)
     out = _LIST_START.sub(r"\1\2\\.", out)
     out = _BULLET_START.sub(r"\1\\\2", out)
-    return esc(out)  # last, so no entity (&#x27;) is split by a Markdown escape
+    # esc last, so no entity (&#x27;) is split by a Markdown escape; the autolink entities after it
+    return _AUTOLINK_START.sub(_no_autolink, esc(out))
 
 
 _STRUCTURE = re.compile(r"^(#{1,6} |> ?)(.*)$")
@@ -210,3 +224,71 @@ def outline_html(choices: list[tuple[str, str]], current: str | None) -> str:
         ref_button(ref, text, "lookup", "pp-ref pp-current" if ref == current else "pp-ref") for text, ref in choices
     ]
     return f'<div class="pp-outline">{"".join(rows)}</div>'
+
+
+# --- the Documents tab --------------------------------------------------------------------------
+
+OPENING_CHARS = 90  # of a unit's first line in a preview: enough to recognise it, short enough to scan
+
+
+def _items(items, css: str = "") -> str:
+    return f'<ul class="{esc(css)}">' + "".join(f"<li>{esc(item)}</li>" for item in items) + "</ul>"
+
+
+def preview_html(preview: dict, filename: str, lang: str) -> str:
+    """What adding a file would register (``services.documents.Preview.to_json()``): its numbering and unit
+    count, the first units with their refs and opening words, then its problems (each naming its line),
+    warnings, or the document that already has its content."""
+    doc = preview["document"]
+    parts = [f'<div class="pp-doc-preview"><div class="pp-h">{esc(t(lang, "docs_preview", file=filename))}</div>']
+    if preview.get("problems"):
+        parts.append(f'<div class="pp-error"><b>{esc(t(lang, "docs_problems"))}</b>{_items(preview["problems"], "pp-problems")}</div>')
+    if preview.get("duplicate_of"):
+        parts.append(notice(t(lang, "docs_duplicate", key=preview["duplicate_of"]), lang))
+    if not preview.get("problems"):
+        parts.append(
+            f'<div class="pp-nb"><span class="pp-label-name">{esc(t(lang, "docs_numbering"))}</span> '
+            f'<span class="pp-doc-kind">{esc(t(lang, "kind_" + doc["kind"]))}</span> · '
+            f'<b class="pp-doc-units">{esc(t(lang, "docs_units", count=str(preview["units"])))}</b></div>'
+        )
+    if preview.get("first_units"):
+        head = "".join(f"<th>{esc(t(lang, key))}</th>" for key in ("docs_ref", "docs_label", "docs_line", "docs_opening"))
+        rows = []
+        for unit in preview["first_units"]:
+            line = (unit["text"].strip().splitlines() or [""])[0]
+            opening = line if len(line) <= OPENING_CHARS else line[:OPENING_CHARS] + "…"
+            rows.append(
+                f'<tr data-ref="{esc(unit["ref"])}"><td><code>{esc(unit["ref"])}</code></td>'
+                f'<td>{esc(unit["label_" + lang])}</td>'
+                f'<td>{esc(unit["line"])}</td><td class="pp-verbatim">{esc(opening)}</td></tr>'
+            )
+        parts.append(
+            f'<div class="pp-h">{esc(t(lang, "docs_first_units"))}</div>'
+            f'<table class="pp-table pp-first-units"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        )
+    if preview.get("warnings"):
+        parts.append(f'<div class="pp-notice"><b>{esc(t(lang, "docs_warnings"))}:</b>{_items(preview["warnings"])}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def outcome_html(text: str, warnings: list[str] | tuple[str, ...], lang: str, kind: str = "notice") -> str:
+    """The outcome of an add or a remove (``kind`` "notice") or why it failed ("error"), with any warnings."""
+    extra = _items(warnings) if warnings else ""
+    return f'<div class="pp-{esc(kind)} pp-outcome"><b>{esc(t(lang, kind))}:</b> {esc(text)}{extra}</div>'
+
+
+def documents_html(documents: list[dict], lang: str) -> str:
+    """The corpus's documents (``services.documents.DocumentInfo.to_json()``), one table row each."""
+    columns = ("key", "symbol", "language", "kind", "units", "renderings")
+    head = "".join(f"<th>{esc(t(lang, 'docs_col_' + c))}</th>" for c in columns)
+    rows = []
+    for d in documents:
+        units = t(lang, "docs_not_indexed") if d["units"] is None else str(d["units"])
+        renderings = ", ".join(language_name(lang, code) for code in d["renderings"]) or t(lang, "none")
+        cells = (
+            f"<code>{esc(d['key'])}</code>", esc(d["symbol"]), esc(language_name(lang, d["language"])),
+            esc(t(lang, "kind_name_" + d["kind"])), esc(units), esc(renderings),
+        )
+        rows.append(f'<tr data-key="{esc(d["key"])}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return f'<table class="pp-table pp-documents"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
