@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m eval.answerability", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--set", action="append", type=Path, help="question set .jsonl; repeatable")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--answered", type=float, default=0.97, help="out-of-fold share of answerable questions to answer")
+    parser.add_argument("--answered", type=float, default=0.96, help="out-of-fold share of answerable questions to answer")
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "reports")
     args = parser.parse_args(argv)
     args.set = args.set or list(DEFAULT_SETS)

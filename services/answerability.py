@@ -28,8 +28,8 @@ from index.text_norm import HAS_CJK, normalize, tokenize
 from settings import Settings
 
 FEATURES = (
-    "top", "margin", "dense", "dense_max", "lexical", "coverage", "corpus_coverage",
-    "absent_names", "absent_numbers", "asks_quantity", "scope", "agree",
+    "top", "margin", "dense", "dense_max", "lexical", "coverage", "corpus_coverage", "idf_coverage",
+    "missing_rare", "absent_names", "absent_numbers", "asks_quantity", "asks_who_where", "scope", "agree",
 )
 COVERAGE_UNITS = 3  # the best units whose words may cover the question's
 # Words that ask something rather than name it: they say nothing about whether the corpus answers.
@@ -38,7 +38,19 @@ QUESTION_TOKENS = frozenset(
     "mean defin requir provid state parti protocol convent report group work recommend 什么 哪些 哪个 谁 是否 如何 怎么 "
     "怎样 为什么 多少 几 规定 说 了 吗 呢 要求 议定书 公约 报告 工作组 建议 缔约国".split()
 )
-QUANTITY = re.compile(r"\bhow (?:many|much|long|old)\b|\bwhat (?:percentage|number|amount)\b|多少|几个|几名|几次|几年|几项|哪一年|哪年", re.I)
+# A question that asks for a number or a date ("how many States", "哪一年") is answered only by a
+# unit that gives one; its own numbering and cross-references ("article 5", "第 6 条") do not count.
+QUANTITY = re.compile(
+    r"\bhow (?:many|much|long|old)\b|\bwhat (?:percentage|number|amount|share|year|date)\b|\bwhich year\b|"
+    r"\bnumber of\b|\bwhen\b|多少|几个|几名|几次|几年|几项|几场|几天|哪一年|哪年|什么时候|何时|哪一天|日期",
+    re.I,
+)
+WHO_WHERE = re.compile(r"\bwho\b|\bwhose\b|\bwhich (?:country|countries|state|delegation|city)\b|\bwhere\b|谁|哪个国家|哪些国家|哪位|哪国|哪里|哪个城市|何处|由谁", re.I)
+REFERENCE_NUMBER = re.compile(
+    r"^\s*\(?[0-9a-z]{1,4}[.)]|\b(?:article|paragraph|para\.|art\.|resolution|decision|chapter)s?\s*[0-9/]+|"
+    r"第\s*[0-9一二三四五六七八九十]+\s*[条款段项章届]|[0-9]+\s*/\s*[0-9]+\s*号",
+    re.I | re.M,
+)
 DIGIT = re.compile(r"[0-9]|[一二三四五六七八九十百千万]")
 NUMBER = re.compile(r"(?<![0-9])[0-9]{2,}(?![0-9])")
 NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}(?:\s+[A-Z][a-z]{2,})*")
@@ -103,6 +115,7 @@ class Answerability:
         self.model = model
         self.threshold = model.threshold if model is not None else 0.0
         self._vocabulary = _corpus_tokens(index)
+        self._units = len(index.units)
         self._lowered = "\n".join([u.text for u in index.units] + [r.text for r in index.renderings.values()]).lower()
 
     @classmethod
@@ -129,7 +142,11 @@ class Answerability:
         in_corpus = _covered(expanded, self._vocabulary)
         names = [n for n in NAME.findall(question) if n.lower() not in self._lowered]
         numbers = [n for n in NUMBER.findall(question) if n not in self._lowered]
-        best_text = self.index.by_ref[top.ref].text if top.ref in self.index.by_ref else ""
+        best_text = REFERENCE_NUMBER.sub(" ", self.index.by_ref[top.ref].text) if top.ref in self.index.by_ref else ""
+        near = set().union(*(self._unit_tokens(h.ref) for h in hits[:COVERAGE_UNITS])) if hits else set()
+        weight = {t: self._idf(options) for t, options in expanded.items()}
+        found = {t for t, options in expanded.items() if options & near}
+        total = sum(weight.values())
         return {
             "top": top.score,
             "margin": top.score - second,
@@ -138,12 +155,31 @@ class Answerability:
             "lexical": math.log1p(max((h.lexical for h in hits[:5]), default=0.0)),
             "coverage": coverage,
             "corpus_coverage": in_corpus,
+            # the question's words weighed by how rare they are: a rare word no near unit has is the
+            # thing asked about that the documents lack ("budget", "rapporteur", "报告员")
+            "idf_coverage": sum(weight[t] for t in found) / total if total else 1.0,
+            "missing_rare": max((weight[t] for t in expanded if t not in found), default=0.0) / self._max_idf,
             "absent_names": float(len(names)),
             "absent_numbers": float(len(numbers)),
             "asks_quantity": float(bool(QUANTITY.search(question)) and not DIGIT.search(best_text)),
+            "asks_who_where": float(bool(WHO_WHERE.search(question))),
             "scope": float(scope is not None),
             "agree": min(top.signals.values(), default=0.0),
         }
+
+    def _idf(self, options: set[str]) -> float:
+        """The rarest reading of a question word over the corpus and its renderings; a word the
+        corpus never has weighs the most."""
+        frequency = min(
+            (self.index.lexical.document_frequency(t) + (self.index.rendered.document_frequency(t) if self.index.rendered else 0)
+             for t in options),
+            default=0,
+        )
+        return math.log((self._units + 1) / (frequency + 0.5))
+
+    @property
+    def _max_idf(self) -> float:
+        return math.log((self._units + 1) / 0.5)
 
     def _unit_tokens(self, ref: str) -> set[str]:
         unit = self.index.by_ref[ref]
