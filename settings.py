@@ -164,13 +164,12 @@ class Settings:
     # so that it ranks first (index/hybrid.py, _lift_sub_units).
     sub_unit_margin: float = field(default_factory=lambda: _env_float("PINPOINT_SUB_UNIT_MARGIN", 0.1))
     # The extractive answer quotes the best unit and those within this fused-score margin of it, at
-    # most quote_max: a 0.1 margin cited 0.69 correct (precision) and found 0.79 of the gold refs
-    # (recall), against 0.48 / 0.84 for always quoting the top 3. Swept again with the fusion of
-    # 2026-11-28 10:40 (margin 0.1-0.3 x at most 2 or 3; precision / recall, our set; second set):
-    # 0.12 / 3 0.73 / 0.80 and 0.64 / 0.75; 0.2 / 2 0.74 / 0.80 and 0.68 / 0.84; 0.3 / 3 0.63 / 0.83
-    # and 0.57 / 0.84. Two quotes at most answer two-part questions and leave out a third, weaker one.
+    # most quote_max (swept in docs/experiments.md: a wider margin cites more wrong units than it finds
+    # right ones). A quoted unit with at least quote_split_children sub-units (para. 8's fifteen items)
+    # is quoted by its best-scoring sub-unit instead, unless the question names it or asks for a list.
     quote_max: int = field(default_factory=lambda: _env_int("PINPOINT_QUOTE_MAX", 2))
-    quote_margin: float = field(default_factory=lambda: _env_float("PINPOINT_QUOTE_MARGIN", 0.2))
+    quote_margin: float = field(default_factory=lambda: _env_float("PINPOINT_QUOTE_MARGIN", 0.02))
+    quote_split_children: int = field(default_factory=lambda: _env_int("PINPOINT_QUOTE_SPLIT_CHILDREN", 8))
     # A question that asks for a list ("list all the measures …") may quote this many units.
     quote_max_list: int = field(default_factory=lambda: _env_int("PINPOINT_QUOTE_MAX_LIST", 6))
     # A declined answer names this many closest units ("closest, not an answer").
@@ -201,6 +200,19 @@ class Settings:
     # A unit longer than this many characters reaches the model cut (quotes are still checked in full).
     llm_unit_chars: int = field(default_factory=lambda: _env_int("PINPOINT_LLM_UNIT_CHARS", 1500))
     gguf_ctx: int = field(default_factory=lambda: _env_int("PINPOINT_GGUF_CTX", 4096))
+    # --- machine renderings (services/renderer.py, `app.py ingest --translate`) ---------------------
+    # Each request waits at most llm_timeout. A unit's translation can be longer than an answer: the
+    # longest unit of the shipped corpus is 2,235 characters of English, about 600 Chinese characters,
+    # which a small model's tokenizer may spend two tokens each on.
+    translate_max_tokens: int = field(default_factory=lambda: _env_int("PINPOINT_TRANSLATE_MAX_TOKENS", 2048))
+    # The renderings file is rewritten (in one rename) after this many new lines: a killed run loses at most these.
+    translate_save_every: int = field(default_factory=lambda: _env_int("PINPOINT_TRANSLATE_SAVE_EVERY", 5))
+    # After this many requests in a row get no reply (refused, error status, timeout) the model is taken to
+    # have stopped; a single slow or failed unit is only counted, so that a re-run cannot stall on it.
+    translate_give_up_after: int = field(default_factory=lambda: _env_int("PINPOINT_TRANSLATE_GIVE_UP_AFTER", 3))
+    # A Chinese translation's letters must be at least this share Chinese characters ("mostly CJK"); the
+    # people's renderings have 0.8 at the least (a line naming a UN symbol or a title in English).
+    translate_min_cjk_share: float = field(default_factory=lambda: _env_float("PINPOINT_TRANSLATE_MIN_CJK_SHARE", 0.5))
     # Web UI: where `python app.py serve` listens, the interface language ("auto" = the browser's,
     # "zh", "en"), and "user:password" for gradio's login (required for a non-loopback host).
     host: str = field(default_factory=lambda: _env("PINPOINT_HOST", "127.0.0.1"))

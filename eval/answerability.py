@@ -16,6 +16,7 @@ Refit whenever retrieval changes: the features are read off its hits.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import sys
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             if o == name:
                 across[i] = model.probability(rows[i])
     final = fit(rows, labels)
-    final = type(final)(**{**final.__dict__, "threshold": threshold})
+    final = dataclasses.replace(final, threshold=threshold, embedders=tuple(sorted(engine.index.dense)))
     args_out = Path(settings.answerability_path)
     args_out.write_text(json.dumps(final.to_json(), indent=1) + "\n", encoding="utf-8")
 

@@ -135,8 +135,9 @@ class Answerer:
     def quoted(self, found: Retrieval) -> list[str]:
         """The units an answer quotes: the provisions the question names, all of them; else the best
         unit and the next ones within ``quote_margin`` of it (at most ``quote_max``, more for a list
-        question), each replaced by its best-scoring sub-unit among the hits when it has one (a
-        sub-item with its parent's lead-in, not a whole 15-item paragraph)."""
+        question). A unit of many sub-units is replaced by its best-scoring sub-unit among the hits (a
+        sub-item with its parent's lead-in, not a whole 15-item paragraph); a smaller one stays whole,
+        as retrieval already ranks a sub-unit that answers above it."""
         if found.named:
             return found.named
         hits = found.hits
@@ -149,7 +150,7 @@ class Answerer:
         for hit in hits:
             if top - hit.score > self.settings.quote_margin or len(chosen) >= limit:
                 break
-            ref = _finest(hit.ref, hits, by_ref)
+            ref = hit.ref if len(by_ref[hit.ref].children) < self.settings.quote_split_children else _finest(hit.ref, hits, by_ref)
             if ref not in chosen and not any(_within(ref, c, by_ref) or _within(c, ref, by_ref) for c in chosen):
                 chosen.append(ref)
         return chosen

@@ -66,6 +66,9 @@ class AnswerabilityModel:
     weights: tuple[float, ...]
     bias: float
     threshold: float
+    # The dense models whose scores it was fitted on: over an index of other models (the fallback
+    # embedders, a test's) its scores mean something else, and it is not used.
+    embedders: tuple[str, ...] = ()
 
     def probability(self, values: dict[str, float]) -> float:
         z = self.bias + sum(
@@ -75,12 +78,13 @@ class AnswerabilityModel:
 
     def to_json(self) -> dict:
         return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
-                "weights": list(self.weights), "bias": self.bias, "threshold": self.threshold}
+                "weights": list(self.weights), "bias": self.bias, "threshold": self.threshold,
+                "embedders": list(self.embedders)}
 
     @classmethod
     def from_json(cls, data: dict) -> AnswerabilityModel:
         return cls(tuple(data["features"]), tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]),
-                   float(data["bias"]), float(data["threshold"]))
+                   float(data["bias"]), float(data["threshold"]), tuple(data.get("embedders", ())))
 
 
 def fit(rows: list[dict[str, float]], labels: list[bool], l2: float = 1.0, iterations: int = 50) -> AnswerabilityModel:
@@ -107,8 +111,9 @@ def fit(rows: list[dict[str, float]], labels: list[bool], l2: float = 1.0, itera
 
 
 class Answerability:
-    """The fitted model over one loaded index; without a model file every question with hits is
-    taken as answerable (the scope check still declines absent instruments and years)."""
+    """The fitted model over one loaded index; without a model file, or over an index of other dense
+    models than it was fitted on, every question with hits is taken as answerable (the scope check
+    still declines absent instruments and years)."""
 
     def __init__(self, index: LoadedIndex, model: AnswerabilityModel | None) -> None:
         self.index = index
@@ -122,8 +127,8 @@ class Answerability:
     def load(cls, settings: Settings, index: LoadedIndex) -> Answerability:
         path = Path(settings.answerability_path)
         model = AnswerabilityModel.from_json(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
-        if model is not None and model.features != FEATURES:
-            model = None  # fitted on other features: refit with `python -m eval.answerability`
+        if model is not None and (model.features != FEATURES or set(model.embedders) != set(index.dense)):
+            model = None  # fitted on other features or models: refit with `python -m eval.answerability`
         return cls(index, model)
 
     def probability(self, question: str, hits: list[Hit], scope: tuple[str, str] | None) -> float:
