@@ -18,13 +18,14 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from index.hybrid import LoadedIndex
 from index.passes import Hit
-from index.text_norm import HAS_CJK, normalize, tokenize
+from index.text_norm import HAS_CJK, tokenize
 from settings import Settings
 
 FEATURES = (
@@ -32,6 +33,7 @@ FEATURES = (
     "missing_rare", "absent_names", "absent_numbers", "asks_quantity", "asks_who_where", "scope", "agree",
 )
 COVERAGE_UNITS = 3  # the best units whose words may cover the question's
+UNIT_TOKEN_CACHE = 20_000  # units whose tokens are kept between questions
 # Words that ask something rather than name it: they say nothing about whether the corpus answers.
 QUESTION_TOKENS = frozenset(
     "what which who whom whose when where why how doe did can could should would will say said tell pleas about "
@@ -121,6 +123,7 @@ class Answerability:
         self.threshold = model.threshold if model is not None else 0.0
         self._vocabulary = _corpus_tokens(index)
         self._units = len(index.units)
+        self._tokens_of = lru_cache(maxsize=UNIT_TOKEN_CACHE)(self._tokens)
         self._lowered = "\n".join([u.text for u in index.units] + [r.text for r in index.renderings.values()]).lower()
 
     @classmethod
@@ -186,11 +189,18 @@ class Answerability:
     def _max_idf(self) -> float:
         return math.log((self._units + 1) / 0.5)
 
-    def _unit_tokens(self, ref: str) -> set[str]:
+    def _unit_tokens(self, ref: str) -> frozenset[str]:
+        return self._tokens_of(ref)
+
+    def _tokens(self, ref: str) -> frozenset[str]:
+        """A unit's tokens in both languages (its text, heading, lead-in and rendering). Worked out
+        the first time a question needs them and kept (``_tokens_of``, an LRU cache per model):
+        tokenizing at every question cost more than the retrieval, and at load, every unit of a
+        large corpus."""
         unit = self.index.by_ref[ref]
         rendering = self.index.renderings.get(ref)
         text = "\n".join(part for part in (unit.heading, unit.lead_in, unit.text, rendering.text if rendering else "") if part)
-        return set(tokenize(text))
+        return frozenset(tokenize(text))
 
 
 def _content_tokens(question: str) -> set[str]:
@@ -205,8 +215,5 @@ def _covered(expanded: dict[str, set[str]], tokens: set[str]) -> float:
 
 
 def _corpus_tokens(index: LoadedIndex) -> set[str]:
-    """Every token of the corpus in either language: the BM25 vocabulary and the renderings'."""
-    tokens = set(index.lexical.vocab)
-    for rendering in index.renderings.values():
-        tokens.update(tokenize(normalize(rendering.text)))
-    return tokens
+    """Every token of the corpus in either language: the two BM25 vocabularies (texts, renderings)."""
+    return set(index.lexical.vocab) | (set(index.rendered.vocab) if index.rendered is not None else set())
