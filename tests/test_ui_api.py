@@ -37,8 +37,11 @@ def test_ask_returns_the_contract(client):
     result = client.predict("受害人能否获得免费法律代理？", api_name="/ask")
     assert set(result) == ASK_KEYS
     assert result["language"] == "zh" and result["answerable"] is True
-    # a Chinese question on the Chinese report: no translation; a sub-item carries its lead-in
-    assert result["citations"] and all(CITATION_KEYS <= set(c) <= CITATION_KEYS | {"lead_in"} for c in result["citations"])
+    assert result["citations"]
+    for citation in result["citations"]:
+        assert CITATION_KEYS <= set(citation) <= CITATION_KEYS | {"lead_in", "translation"}
+        # the report is Chinese, the treaties English: a unit in the other language carries its translation
+        assert ("translation" in citation) == (not citation["ref"].startswith("report:")), citation["ref"]
     assert result["citations"][0]["ref"] == "report:8(j)"
     assert result["citations"][0]["lead_in"].startswith("8. ")  # the words that introduce item (j)
     assert "第8段(j)项" in result["answer"]
