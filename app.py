@@ -2,7 +2,7 @@
 
     python app.py                      build the index if there is none, then serve the web UI
     python app.py serve [--host H] [--port P]
-    python app.py ingest [--rebuild]
+    python app.py ingest [--rebuild] [--translate]
     python app.py add FILE [--key K] [--symbol S] [--language zh|en] [--kind report|treaty]
                            [--title-en T] [--title-zh T] [--json]
     python app.py remove KEY [--json]
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_module.get_settings()
     try:
         if args.command == "ingest":
-            return _ingest(settings, args.rebuild)
+            return _ingest(settings, args.rebuild, args.translate)
         if args.command == "add":
             return _add(settings, args)
         if args.command == "remove":
@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     ingest = sub.add_parser("ingest", help="build or update the index from the corpus")
     ingest.add_argument("--rebuild", action="store_true", help="re-embed everything instead of reusing vectors")
+    ingest.add_argument(
+        "--translate", action="store_true",
+        help="first write the missing unofficial translations (renderings) with the configured model backend",
+    )
     _corpus_commands(sub)
     ask = sub.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question", nargs="?")
@@ -143,7 +147,7 @@ def _corpus_commands(sub) -> None:
         sub.choices[name].add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def _ingest(settings, rebuild: bool) -> int:
+def _ingest(settings, rebuild: bool, translate: bool = False) -> int:
     from index.build import ingest
     from ingest.manifest import MANIFEST_NAME
     from services.documents import unregistered_files
@@ -153,6 +157,8 @@ def _ingest(settings, rebuild: bool) -> int:
         shown = _shown(path)
         print(f"warning: {shown} is not in {MANIFEST_NAME}, so it is not indexed; "
               f"register it with: python app.py add {shown}", file=sys.stderr)
+    if translate:
+        _translate(settings)
     try:
         report = ingest(settings, rebuild=rebuild)
     except FileNotFoundError:
@@ -168,6 +174,23 @@ def _ingest(settings, rebuild: bool) -> int:
         f"{report.embedded} windows embedded, {report.reused} reused; {report.seconds:.1f} s"
     )
     return 0
+
+
+def _translate(settings) -> None:
+    """Write the missing renderings (services/renderer.py); whatever the model does, the ingest runs next."""
+    from services.renderer import RendererBusy, translate_corpus
+
+    try:
+        report = translate_corpus(settings)
+    except RendererBusy as exc:
+        print(f"warning: {exc}; nothing translated", file=sys.stderr)
+        return
+    for document in report.documents:
+        print(f"translate {document.summary()}")
+    if report.notice:
+        print(f"warning: {report.notice}", file=sys.stderr)
+    elif not report.to_translate:
+        print("translate: every unit has a rendering; nothing to translate")
 
 
 def _shown(path):
