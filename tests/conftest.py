@@ -81,9 +81,16 @@ def corpus_units(corpus_dir, manifest_docs):
 
 LIVE_INDEX = ROOT / "data" / "index"
 SUBSET_KEYS = ("report", "tip-protocol")  # the small corpus the mutating tests ingest
-# Whatever the shell exports: the USE model only, one thread each. (e5 is tested on its own, in
-# test_e5_onnx.py and test_dense_parallel.py; CI's evaluation runs the full index with both.)
-TEST_ENV = {"PINPOINT_EMBEDDERS": "use", "PINPOINT_THREADS": "1", "PINPOINT_INGEST_THREADS": "1"}
+# Whatever the shell exports: the product's embedder (EmbeddingGemma, over the texts and their
+# renderings), from the models folder the set-up installed (read only: it follows the user's
+# PINPOINT_CACHE_DIR, which the tests point elsewhere), one onnxruntime thread for queries. The
+# fallback models (USE, e5) are tested on their own (test_use_model.py, test_e5_onnx.py,
+# test_dense_parallel.py).
+USER_SETTINGS = settings.get_settings()
+TEST_ENV = {
+    "PINPOINT_EMBEDDERS": "gemma", "PINPOINT_RENDERING_EMBEDDERS": "gemma", "PINPOINT_THREADS": "1",
+    "PINPOINT_GEMMA_THREADS": "1", "PINPOINT_MODELS_DIR": str(USER_SETTINGS.models_dir),
+}
 
 
 def _is_live(path) -> bool:
@@ -224,12 +231,29 @@ def memo_lexicon():
 
 @pytest.fixture(scope="session")
 def embed_cache_dir(tmp_path_factory) -> Path:
-    """The session's PINPOINT_CACHE_DIR (window vectors by text), filled by the first ingest."""
-    return tmp_path_factory.mktemp("embed-cache")
+    """The session's PINPOINT_CACHE_DIR (window vectors by text), filled by the first ingest. It
+    starts as a copy of the user's embedding cache when there is one (never written back): the
+    vectors of the shipped corpus are the model's, whoever computed them."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("embed-cache")
+    user_cache = USER_SETTINGS.cache_dir / "embeddings.sqlite"
+    if user_cache.exists():
+        shutil.copyfile(user_cache, folder / "embeddings.sqlite")
+    return folder
 
 
 @pytest.fixture(scope="session")
-def integration(guard_live_index, shared_embedders, memo_lexicon, embed_cache_dir) -> Path:
+def gemma_installed() -> None:
+    """The integration tests run the real model: without it they cannot, and say how to get it."""
+    from index.model_install import status
+
+    if not status(USER_SETTINGS).ok:
+        pytest.skip("EmbeddingGemma is not installed: run `python app.py models` (the set-up command does)")
+
+
+@pytest.fixture(scope="session")
+def integration(gemma_installed, guard_live_index, shared_embedders, memo_lexicon, embed_cache_dir) -> Path:
     """Everything an in-process ingest of these tests needs; returns the session's cache dir."""
     return embed_cache_dir
 

@@ -154,7 +154,7 @@ def test_ingest_writes_collections_to_the_server_not_the_folder(served, server):
     assert folder is not None and folder.name == report.generation
     meta = generations.read_meta(folder)
     assert meta["chroma_url"] == server.url
-    assert set(meta["collections"]) == {"use"}
+    assert set(meta["collections"]) == {"gemma"}
     on_server = _ours(server)
     for name in meta["collections"].values():
         assert 3 <= len(name) <= 512

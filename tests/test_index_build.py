@@ -36,7 +36,7 @@ def vectors(folder) -> dict[str, tuple[str, np.ndarray]]:
 def stored_windows(folder) -> dict[str, tuple[str, np.ndarray, str]]:
     """node id -> (stored sha, vector, embedded text)."""
     meta = generations.read_meta(folder)
-    collection = make_client(folder / "chroma").get_collection(meta["collections"]["use"], embedding_function=None)
+    collection = make_client(folder / "chroma").get_collection(meta["collections"]["gemma"], embedding_function=None)
     got = collection.get(include=["embeddings", "metadatas", "documents"])
     return {
         node_id: (row["sha"], np.asarray(vec, dtype=np.float32), text)
@@ -92,7 +92,7 @@ def test_chroma_collection_has_no_default_embedding_function(session_index):
     """Created with embedding_function=None: Chroma's default EF would download a model offline."""
     index_dir, _ = session_index
     folder = generations.current_generation(index_dir)
-    name = generations.read_meta(folder)["collections"]["use"]
+    name = generations.read_meta(folder)["collections"]["gemma"]
     collection = make_client(folder / "chroma").get_collection(name)  # persisted configuration, no EF passed
     assert "embedding_function" in collection.configuration
     assert collection.configuration["embedding_function"] is None

@@ -19,6 +19,10 @@ from pathlib import Path
 
 from conftest import CORPUS, ROOT, pinpoint_env, settings_for
 
+# The resume is the cache's and the ingest's, not the model's: the fast fallback embedder embeds the
+# 1,000 generated units in seconds where EmbeddingGemma takes minutes.
+RESUME_ENV = {"PINPOINT_EMBEDDERS": "use", "PINPOINT_RENDERING_EMBEDDERS": ""}
+
 UNITS = 1000
 KILL_AFTER_ROWS = 128  # four batches of PINPOINT_EMBED_BATCH=32
 WAIT_S = 60.0
@@ -62,14 +66,14 @@ def test_killed_ingest_resumes_without_re_embedding(tmp_path, guard_live_index, 
 
     corpus = generate(tmp_path / "corpus", UNITS, seed=0, shipped=CORPUS, include_shipped=False)
     index_dir, cache_dir = tmp_path / "index", tmp_path / "cache"
-    env = {**os.environ, **pinpoint_env(index_dir, corpus.folder, cache_dir)}
+    env = {**os.environ, **pinpoint_env(index_dir, corpus.folder, cache_dir), **RESUME_ENV}
     proc = start_ingest(env, tmp_path / "ingest.log")
     kill_after_some_batches(proc, cache_dir, tmp_path / "ingest.log")
     before = cached_rows(cache_dir)
     assert proc.returncode == -signal.SIGKILL and before >= KILL_AFTER_ROWS
     assert generations.current_generation(index_dir) is None, "a killed ingest must publish nothing"
 
-    report = ingest(settings_for(index_dir, corpus.folder, cache_dir), progress=False)
+    report = ingest(settings_for(index_dir, corpus.folder, cache_dir, **RESUME_ENV), progress=False)
 
     after = cached_rows(cache_dir)
     assert report.computed > 0, "the kill came after all embedding: nothing was left to resume"

@@ -56,7 +56,7 @@ def test_refresh_serves_a_new_generation_and_keeps_the_old_snapshot_whole(subset
         old.engine.cite(NEW_REF)
     assert old.engine.cite("7(c)").ref == "report:7(c)"
     # one copy of each model and one encode pool per process
-    assert new.engine.index.dense["use"][0] is old.engine.index.dense["use"][0]
+    assert new.engine.index.dense["gemma"][0] is old.engine.index.dense["gemma"][0]
     assert new.engine.index.encoders is old.engine.index.encoders
     assert new.answerer.engine is new.engine and old.answerer.engine is old.engine
     assert live.refresh() is False

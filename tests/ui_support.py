@@ -22,10 +22,12 @@ _server: dict[str, ServedApp] = {}
 
 
 def app_env(index_dir: Path, **extra: str) -> dict[str, str]:
+    from conftest import TEST_ENV
+
     env = dict(os.environ)
     env.update(
+        TEST_ENV,
         PINPOINT_INDEX_DIR=str(index_dir),
-        PINPOINT_EMBEDDERS="use",
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONIOENCODING="utf-8",
     )
