@@ -137,7 +137,7 @@ class Settings:
     scale_seed: int = field(default_factory=lambda: _env_int("PINPOINT_SCALE_SEED", 0))
     # HNSW search breadth of new Chroma collections (Chroma's default is 10, widened to the number of
     # results asked for): 400 makes the dense search exact on the shipped corpus and the same from one
-    # process to the next (measured recall@100 against exact search: 0.985 at the default).
+    # process to the next, where the default is neither (docs/experiments.md).
     hnsw_ef_search: int = field(default_factory=lambda: _env_int("PINPOINT_HNSW_EF_SEARCH", 400))
     # How many candidates each retriever passes to fusion, and how many refs `ask` returns.
     candidates: int = field(default_factory=lambda: _env_int("PINPOINT_CANDIDATES", 50))
@@ -221,10 +221,9 @@ class Settings:
     auth: str = field(default_factory=lambda: _env("PINPOINT_AUTH", ""), repr=False)
     # Serving under load (ui/app.py): how many answering requests (chat turns and /ask together) and how
     # many of each other event run at once; the rest wait in gradio's queue. Two, one per core, each with
-    # one model thread (PINPOINT_THREADS). Measured with 20 users (`python -m eval.load`,
-    # eval/reports/load-compare.md): 1 made /ask about 30% slower at p50, 4 made /cite twice as slow and
-    # /ask no faster beyond the noise. max_threads caps gradio's worker threads (its own default, 40: the
-    # queue limits keep far fewer busy).
+    # one model thread (PINPOINT_THREADS): one makes /ask slower, more make /cite slower without making /ask
+    # faster (`python -m eval.load --concurrency`, docs/experiments.md). max_threads caps gradio's worker
+    # threads (its own default, 40: the queue limits keep far fewer busy).
     concurrency: int = field(default_factory=lambda: _env_int("PINPOINT_CONCURRENCY", 2))
     max_threads: int = field(default_factory=lambda: _env_int("PINPOINT_MAX_THREADS", 40))
     # How often a running server looks for an index generation published by a later ingest, and

@@ -35,7 +35,7 @@ from ingest.units import Document, Unit, own_texts
 from settings import Settings
 
 # Windows per Chroma add: each slice's nodes and vectors are made, stored and dropped before the next slice,
-# so an ingest holds one slice of them, not the corpus's (100k windows: ~2 GB of vectors, 450 MB of nodes).
+# so an ingest holds one slice of them, not the corpus's (for a large corpus, gigabytes: docs/experiments.md).
 STORE_BATCH = 1000
 PREVIOUS_PAGE = 5000  # windows read per page from the previous generation's store
 
@@ -135,8 +135,8 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
 def _lexical_text(unit: Unit) -> str:
     """What BM25 sees: the article heading, then the unit's text.
 
-    The parent's lead-in is left out: measured, it lowered hit@5 (0.84 -> 0.82), since
-    every sibling then matches the lead-in's words equally.
+    The parent's lead-in is left out: every sibling would then match the lead-in's words
+    equally, and retrieval was worse with it (docs/experiments.md).
     """
     return "\n".join(part for part in (unit.heading, unit.text) if part)
 
@@ -214,7 +214,7 @@ def window_texts(
 def window_nodes(windows: list[Window], start: int, stop: int) -> list[TextNode]:
     """llama-index TextNodes for ``windows[start:stop]``, carrying the unit's ref and the document's
     structure: PARENT/CHILD between units, PREVIOUS/NEXT in reading order. Neighbours are found by
-    position in ``windows``, so a slice needs no node outside it (100k nodes held at once were 450 MB)."""
+    position in ``windows``, so a slice needs no node outside it (a large corpus's nodes all at once take too much memory)."""
     nodes: list[TextNode] = []
     for k in range(start, min(stop, len(windows))):
         unit, number, text, sha, rendered = windows[k]

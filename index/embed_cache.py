@@ -1,7 +1,7 @@
 """A persistent cache of window vectors keyed by model and text.
 
-Embedding is the only slow step of ingest (multilingual-e5 costs ~0.2 s of CPU
-a window here). Every vector computed is stored at once, batch by batch, so
+Embedding is the only slow step of ingest (docs/experiments.md). Every vector
+computed is stored at once, batch by batch, so
 an ingest that is interrupted resumes without embedding again what it had
 done, and a second index of the same corpus (tests, a rebuild, a new folder)
 costs no model time. Lives outside the index generations, in

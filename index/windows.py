@@ -31,7 +31,7 @@ def is_rendered(node_id: str) -> bool:
 
 def window_ref(node_id: str) -> str:
     """The unit ref of a window id. Retrieval asks Chroma for ids and distances only: fetching
-    each hit's metadata as well cost about 6 times as much per query (measured: 18 ms vs 3 ms)."""
+    each hit's metadata as well costs several times the bare query (docs/experiments.md)."""
     return node_id.rsplit(WINDOW_SEP, 1)[0]
 
 
@@ -79,7 +79,7 @@ def embedding_texts(unit: Unit, own_text: str, doc_name: str, max_tokens: int) -
 
     Only the unit's own text is embedded (for a parent: up to its first sub-unit);
     the sub-units' texts are embedded once, as theirs, and retrieval lifts a
-    sub-unit's score to its ancestors. Measured: this halves what is embedded.
+    sub-unit's score to its ancestors, so no text is embedded twice (docs/experiments.md).
     """
     prefix = context_line(unit, doc_name)
     return [f"{prefix}\n{w}" for w in windows(own_text, max_tokens)]

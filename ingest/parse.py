@@ -88,8 +88,8 @@ class KnownRefs:
     """The refs of every document of the corpus, by document, for ``in`` tests.
 
     Why not one set: each document needs this document's fresh refs plus all the
-    others', and copying a 100k-ref corpus into a new set for each of its 500
-    documents was 40% of parsing it.
+    others', and copying the corpus's refs into a new set for each document costs
+    documents x refs, a large share of parsing a big corpus (docs/experiments.md).
     """
 
     def __init__(self, by_doc: dict[str, frozenset[str]]) -> None:

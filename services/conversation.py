@@ -140,8 +140,8 @@ def rule_condense(
     ``translate`` (the index lexicon's) puts carried-over text into the target document's language.
 
     The label of the previous answer's first unit is used only when the earlier user turns have
-    no salient terms: added to them, it pulls retrieval towards that unit's neighbours (multi-turn
-    hit@5 fell from 14/20 to 11/20 on eval/sets/multiturn.jsonl when it was always added). When
+    no salient terms: added to them, it pulls retrieval towards that unit's neighbours (always
+    adding it lost multi-turn hits on eval/sets/multiturn.jsonl: docs/experiments.md). When
     the follow-up turns to a document the previous answer did not quote ("And what does the
     Protocol say on that?"), "that" is what the answer quoted: the salient terms of its most
     specific unit are carried over, in the target document's language, so that the report's

@@ -352,7 +352,7 @@ def _symbol_match(text: str, docs: list[Document]) -> str | None:
     """A UN document symbol ("A/RES/55/25, annex II") names its document; longest symbol first.
 
     Found with ``str.find``, not a pattern per symbol: a corpus of hundreds of documents would compile
-    one for each on every query (Python caches 512), 70 ms a `cite` at 525 documents."""
+    one for each on every query (Python caches 512), which made `cite` slow at scale (docs/experiments.md)."""
     symbols = NameMatcher((normalize(doc.symbol), doc.key) for doc in docs)
     return next((span.keys[0] for span in symbols.spans(text, standalone)), None)
 

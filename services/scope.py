@@ -1,8 +1,8 @@
 """Is a question about something the corpus does not contain?
 
 Retrieval scores barely separate answerable from unanswerable questions here
-(measured: the best unit's dense cosine has medians 0.37 vs 0.32, with wide
-overlap), because an unanswerable question on this topic still finds
+(the best unit's dense cosine overlaps widely between the two kinds:
+docs/experiments.md), because an unanswerable question on this topic still finds
 on-topic paragraphs. Two cheap signals are reliable, though: the question
 names an instrument that is not in the corpus ("the Firearms Protocol",
 《儿童权利公约》), or it hinges on a year that appears nowhere in the corpus.

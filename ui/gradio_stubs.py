@@ -4,8 +4,8 @@ Every ``import gradio`` re-parses the source of each of its ~80 component classe
 rewrites the matching ``.pyi`` stub in site-packages (``create_or_modify_pyi`` in
 ``gradio/component_meta.py``, called by the components' metaclass): an aid for gradio's own
 developers. The wheel already ships the stubs and nothing reads them at run time, so the served UI
-only pays for it. Measured here, alternated: ``import gradio`` 3.0-3.9 s with it, 1.7-1.8 s without,
-about 15% of the UI's cold start.
+only pays for it: it was more than half of ``import gradio`` and a large share of the UI's cold start
+(docs/experiments.md, "ui/gradio_stubs.py").
 
 ``skip()`` must run before gradio is first imported (``ui/__init__.py`` calls it); once gradio is
 imported it does nothing. Should a gradio version drop the function, the hook changes nothing.

@@ -27,7 +27,7 @@ from eval.timing import ProgressLog, run_child
 from settings import ROOT, Settings, apply_offline_defaults, get_settings
 
 REPORTS = ROOT / "eval" / "reports"
-EMBEDDERS = "use"  # the fast embedder, as the issue asks; e5 (int8) costs about 1.6 times USE a window at ingest
+EMBEDDERS = "use"  # the fast embedder, as the issue asks; e5 (int8) costs more a window at ingest (docs/experiments.md)
 QUESTIONS = 50
 CITE_REFS = 200
 FLOOR_SAMPLE = 2000  # windows the embedder alone is timed on
