@@ -23,7 +23,7 @@ from index.passes import Hit, lift_sub_units, one_per_provision, route_boost
 from index.routing import Router
 from index.text_norm import language_of
 from index.unit_store import load_renderings, load_units
-from index.versions import version_map
+from index.versions import symbol_key, version_map
 from index.windows import is_rendered, window_ref
 from ingest.renderings import Rendering, other_language
 from ingest.units import Document, Unit
@@ -135,6 +135,10 @@ class HybridRetriever(BaseRetriever):
             "bm25": query_steps | {"bm25"},
         }[mode]
         self.dense_names = [] if mode == "bm25" else [name for name in index.dense if name in settings.embedders]
+        # The primary treaty and its other language versions (the same UN symbol): what a question
+        # that routes nowhere is taken to be about.
+        primary = index.doc_by_key.get(settings.primary_treaty)
+        self._primary = {d.key for d in index.docs if primary and symbol_key(d.symbol) == symbol_key(primary.symbol)}
         self._weight = dict(settings.embedder_weights)
 
     def has(self, step: str) -> bool:
@@ -164,7 +168,7 @@ class HybridRetriever(BaseRetriever):
             if routed:
                 route_boost(hits, by_ref, routed, self.settings.route_boost)
             else:
-                route_boost(hits, by_ref, {self.settings.primary_treaty}, self.settings.default_route_boost)
+                route_boost(hits, by_ref, self._primary, self.settings.default_route_boost)
         if self.has("versions"):
             hits = one_per_provision(hits, self.index.versions, by_ref, qlang)
         if self.has("lift"):

@@ -287,7 +287,8 @@ def app_main(monkeypatch, session_settings, session_engine):
 
     for name in ("PINPOINT_INDEX_DIR", "PINPOINT_CORPUS_DIR", "PINPOINT_CACHE_DIR"):
         monkeypatch.setenv(name, str(getattr(session_settings, name.split("_", 1)[1].lower())))
-    monkeypatch.setenv("PINPOINT_EMBEDDERS", ",".join(session_settings.embedders))
+    for name, value in TEST_ENV.items():  # the models folder among them: it follows PINPOINT_CACHE_DIR otherwise
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("PINPOINT_BACKEND", "extractive")
     monkeypatch.setattr(app, "_engine", lambda _settings: session_engine)
     return app.main

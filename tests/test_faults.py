@@ -71,12 +71,14 @@ def expect_error_line(run: subprocess.CompletedProcess | str, code: int | None, 
     return errors[0]
 
 
-def assert_ranks_as_before(retrieved: list[dict], baseline: dict) -> None:
-    """The same refs with the same scores (to 1e-3: embedders differ in the fourth decimal between processes)."""
+def assert_ranks_as_before(retrieved: list[dict], baseline: dict, tolerance: float = 0.02) -> None:
+    """The same refs with the same scores, to ``tolerance``: the index's windows were embedded in
+    batches, and EmbeddingGemma's int8 graph quantizes a batch's activations with one scale, so a
+    window embedded in another batch (another process, a rebuild) moves in the third decimal."""
     got = {r["ref"]: r["score"] for r in retrieved}
     want = {r["ref"]: r["score"] for r in baseline["ask"]["retrieved"]}
     assert got.keys() == want.keys()
-    assert all(abs(got[ref] - want[ref]) < 1e-3 for ref in want), (got, want)
+    assert all(abs(got[ref] - want[ref]) < tolerance for ref in want), (got, want)
 
 
 def assert_cli_serves_as_before(ask: subprocess.CompletedProcess, cite: subprocess.CompletedProcess, baseline) -> None:
@@ -84,9 +86,9 @@ def assert_cli_serves_as_before(ask: subprocess.CompletedProcess, cite: subproce
     assert json.loads(expect_exit(cite, 0).stdout) == baseline["cite"]
 
 
-def assert_engine_serves_as_before(settings, baseline) -> None:
+def assert_engine_serves_as_before(settings, baseline, tolerance: float = 0.02) -> None:
     engine = Engine(settings)
-    assert_ranks_as_before(retrieved_json(engine.retrieve(QUESTION)), baseline)
+    assert_ranks_as_before(retrieved_json(engine.retrieve(QUESTION)), baseline, tolerance)
     assert engine.cite("7(c)").to_json() == baseline["cite"]
 
 
@@ -147,7 +149,7 @@ def killed_ingest_leftover(index_dir: Path) -> Path:
 
 # --- 1. ingest killed with SIGKILL midway ----------------------------------------------------------------
 
-PROGRESS = re.compile(r"embedding \(use\):[^\r\n|]*\|[^|]*\|\s*(\d+)/(\d+)")
+PROGRESS = re.compile(r"embedding \([a-z0-9]+\):[^\r\n|]*\|[^|]*\|\s*(\d+)/(\d+)")
 
 
 def wait_until_midway(process: subprocess.Popen, log: Path, index_dir: Path, live: str) -> tuple[Path, int, int]:

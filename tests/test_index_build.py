@@ -27,6 +27,8 @@ FULL_COUNTS = {"report": 60, "tip-protocol": 98, "som-protocol": 133, "untoc": 3
 SUBSET_COUNTS = {"report": 60, "tip-protocol": 98}
 NEW_PARAGRAPH = "33. 工作组建议秘书处就珊瑚礁保护与海洋生态问题编写一份专题研究。"
 
+REBUILT_COSINE = 0.98  # the same window embedded again, in other batches
+
 
 def vectors(folder) -> dict[str, tuple[str, np.ndarray]]:
     """node id ("ref#window") -> (stored sha, vector) of the generation's USE collection, via a fresh read."""
@@ -81,7 +83,7 @@ def test_full_ingest_indexes_634_units_per_document(session_index, session_setti
     assert {node_id.rsplit("#", 1)[0] for node_id in stored} == {u.ref for u in units}
     # the stored sha is the hash of the embedded text, so reuse happens only for identical text
     assert all(sha == text_key(text) for sha, _, text in stored_windows(folder).values())
-    assert all(v.shape == (512,) and abs(float(np.linalg.norm(v)) - 1.0) < 0.05 for _, v in stored.values())
+    assert all(v.shape == (768,) and abs(float(np.linalg.norm(v)) - 1.0) < 0.05 for _, v in stored.values())
     # BM25 scores one document per unit
     loaded = LoadedIndex.load(session_settings)
     assert loaded.lexical.scores("受害人").shape == (634,)
@@ -131,8 +133,10 @@ def test_rebuild_re_embeds_every_window(subset_copy, subset_base, tmp_path, monk
     assert new.name == report.generation != old.name
     old_vectors, new_vectors = vectors(old), vectors(new)
     assert old_vectors.keys() == new_vectors.keys()
-    for node_id in sorted(old_vectors)[::20]:  # the model is deterministic: recomputed == stored
-        np.testing.assert_allclose(new_vectors[node_id][1], old_vectors[node_id][1], atol=1e-4)
+    # Recomputed ~ stored: EmbeddingGemma's int8 graph quantizes a batch's activations with one
+    # scale, so a window's vector moves a little with the windows that share its batch.
+    for node_id in sorted(old_vectors)[::20]:
+        assert float(np.dot(new_vectors[node_id][1], old_vectors[node_id][1])) > REBUILT_COSINE, node_id
 
 
 def test_changed_document_re_embeds_only_its_new_units_and_an_interrupted_ingest_leaves_the_old_index(

@@ -72,7 +72,8 @@ def test_a_provision_in_both_versions_is_retrieved_once_in_the_askers_language(e
 
 
 def test_a_provision_only_one_version_has_is_retrieved_as_it_is(engine):
-    refs = engine.retrieve("被害人在接收国境内的人身安全").refs
+    # "在接收国境内" reads as art. 8's return to the receiving State; "在缔约国境内期间" is art. 6's wording
+    refs = engine.retrieve("被害人在缔约国境内期间的人身安全").refs
     assert "tip-protocol-zh:6(4)" in refs[:5], refs
     refs = engine.retrieve("return of victims to their country of origin without undue delay").refs
     assert any(r.startswith("tip-protocol:8") for r in refs[:3]), refs  # art. 8 is not in the excerpt
