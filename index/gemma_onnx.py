@@ -1,6 +1,6 @@
 """EmbeddingGemma-300M on onnxruntime, from the safetensors Google ships: no torch at run time.
 
-Why: torch alone is larger than everything else Pinpoint installs, and onnxruntime is already
+Why: torch is a large install that nothing else in Pinpoint needs, and onnxruntime is already
 here (for e5). So the set-up step reads the checkpoint's tensors itself (a safetensors file is
 an 8-byte header length, a JSON header and raw little-endian arrays), writes the network as an
 ONNX graph once, and from then on the vectors come from onnxruntime alone. The graph follows
@@ -96,14 +96,14 @@ class GemmaConfig:
     @classmethod
     def read(cls, model_dir: Path) -> GemmaConfig:
         c = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-        unsupported = {
+        required = {
             "hidden_activation": (c["hidden_activation"], "gelu_pytorch_tanh"),
             "use_bidirectional_attention": (c["use_bidirectional_attention"], True),
             "attn_logit_softcapping": (c["attn_logit_softcapping"], None),
             "attention_bias": (c["attention_bias"], False),
             "rope_scaling": (c.get("rope_scaling"), None),
         }
-        for key, (value, expected) in unsupported.items():
+        for key, (value, expected) in required.items():
             if value != expected:
                 raise ValueError(f"config.json: {key} is {value!r}; this graph is built for {expected!r}")
         return cls(
@@ -314,16 +314,12 @@ def convert(model_dir: Path, out_path: Path, quantize: bool) -> Path:
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     model = build_graph(model_dir)
-    # The feed-forward's down projections stay float32: their input, gelu(gate) * up, is heavy-
-    # tailed (a few values tens to hundreds of times its RMS, on any token), and onnxruntime
-    # quantizes a MatMul's input with one scale for the whole tensor, so most of it would round
-    # to a few levels; the error grows with the text's length.
-    keep_float = [node.name for node in model.graph.node if node.name.endswith(_DOWN)]
+    down_projections = [node.name for node in model.graph.node if node.name.endswith(_DOWN)]
     # Next to the target, so the final rename stays on one file system.
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=out_path.name + ".") as scratch:
         fp32 = Path(scratch) / "fp32.onnx"
         _save(model, fp32)
-        del model
+        del model  # the quantizer loads its own copy
         result = fp32
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -332,13 +328,17 @@ def convert(model_dir: Path, out_path: Path, quantize: bool) -> Path:
             # Unsigned weights: onnxruntime multiplies uint8 activations by int8 weights with
             # VPMADDUBSW on CPUs without VNNI, whose int16 pair sums saturate (wrong sums, vectors
             # far off); uint8 by uint8 is exact on every CPU.
+            # The down projections stay float32: their input, gelu(gate) * up, is heavy-tailed (rare
+            # values far above the rest, on any token), and onnxruntime quantizes a MatMul's input
+            # with one scale for the whole tensor, so most of it would round to a few levels; that
+            # error grows with the text's length.
             quantize_dynamic(
                 fp32,
                 result,
                 op_types_to_quantize=["MatMul", "Gather"],
                 per_channel=True,
                 weight_type=QuantType.QUInt8,
-                nodes_to_exclude=keep_float,
+                nodes_to_exclude=down_projections,
             )
         os.replace(result, out_path)
     return out_path
@@ -374,7 +374,9 @@ class GemmaOnnx:
         """[len(texts), 768] float32, in the order of ``texts``.
 
         Texts are run in batches of similar length (sorted by token count), each padded to its
-        longest; padding does not change a text's vector.
+        longest; padding does not change a text's vector. (In the int8 graph a batch shares one
+        activation scale per tensor, so there a text's vector moves slightly with its batch-mates;
+        ``batch_size=1`` makes every vector independent of the others.)
         """
         ids = self.token_ids(texts, prompt)
         out = np.zeros((len(ids), DIM), np.float32)
