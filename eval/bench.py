@@ -347,7 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     host, date = machine(), time.strftime("%Y-%m-%d %H:%M")
     index_dir = Path(tempfile.mkdtemp(prefix="pinpoint-bench-"))
     os.environ["PINPOINT_INDEX_DIR"] = str(index_dir)  # inherited by the ingest child and the CLI runs
-    # An empty embedding cache, so "ingest from nothing" pays for every vector.
+    # An empty embedding cache, so "ingest from nothing" pays for every vector; the installed models
+    # stay where the set-up put them (their folder follows PINPOINT_CACHE_DIR unless named).
+    os.environ.setdefault("PINPOINT_MODELS_DIR", str(get_settings().models_dir))
     os.environ["PINPOINT_CACHE_DIR"] = str(index_dir / "embedding-cache")
     apply_offline_defaults()  # before llama-index / chromadb / tiktoken are imported
     settings = get_settings()
