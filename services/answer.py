@@ -373,8 +373,9 @@ class Answerer:
 
 
 def _quoted(text: str) -> list[str]:
-    """Verbatim text as Markdown quote lines: the reader, the gate and the evaluation all see it as a quotation."""
-    return [f"> {line}" if line else ">" for line in text.split("\n")]
+    """Verbatim text as Markdown quote lines, and the blank line that ends the quotation: the reader,
+    the gate and the evaluation all see it as one (a line right after a quote line would continue it)."""
+    return [*(f"> {line}" if line else ">" for line in text.split("\n")), ""]
 
 
 def _finest(ref: str, hits, by_ref) -> str:

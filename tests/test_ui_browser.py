@@ -136,13 +136,19 @@ def test_english_question_and_escaping_in_a_separate_session(browser, url):
         context.close()
 
 
+def look_up(page, tab: str, reference: str):
+    """Open the Lookup tab (named in the page's language), look ``reference`` up; the query box."""
+    page.get_by_role("tab", name=tab).click()
+    query = page.locator("#pp-lookup-query").locator("textarea, input").first
+    query.fill(reference)
+    page.locator("#pp-lookup-button").click()
+    return query
+
+
 def test_lookup_tab_verbatim_labels_neighbours(browser, url):
     context, page = open_page(browser, url, "zh-CN")
     try:
-        page.get_by_role("tab", name="查引（起草）").click()
-        query = page.locator("#pp-lookup-query").locator("textarea, input").first
-        query.fill("7(c)")
-        page.locator("#pp-lookup-button").click()
+        query = look_up(page, "查引（起草）", "7(c)")
         page.wait_for_selector('#pp-lookup-result .pp-card[data-unit="report:7(c)"]')
         result = page.locator("#pp-lookup-result").inner_text()
         assert "(c) 毫不拖延地将受害人安置在安全的收容所" in result
@@ -177,10 +183,7 @@ def test_lookup_tab_verbatim_labels_neighbours(browser, url):
 def test_english_reader_sees_the_reports_unofficial_translation_below_its_chinese_text(browser, url):
     context, page = open_page(browser, url, "en-US")
     try:
-        page.get_by_role("tab", name="Lookup (drafting)").click()
-        query = page.locator("#pp-lookup-query").locator("textarea, input").first
-        query.fill("7(c)")
-        page.locator("#pp-lookup-button").click()
+        query = look_up(page, "Lookup (drafting)", "7(c)")
         card = page.locator('#pp-lookup-result .pp-card[data-unit="report:7(c)"]')
         card.wait_for()
         rendering = card.locator(".pp-rendering")
@@ -196,6 +199,35 @@ def test_english_reader_sees_the_reports_unofficial_translation_below_its_chines
         page.locator("#pp-lookup-button").click()
         page.wait_for_selector('#pp-lookup-result .pp-card[data-unit="report:7(c)"] .pp-label-name:has-text("引注（中文）")')
         assert page.locator("#pp-lookup-result .pp-rendering").count() == 0
+    finally:
+        context.close()
+
+
+def test_an_english_question_on_the_report_reads_its_translation_and_a_declined_one_says_so(browser, url):
+    """In the chat, under the Chinese quote, its English rendering labelled unofficial; a question
+    the documents do not answer says so, with the closest passages as what they are."""
+    context, page = open_page(browser, url, "en-US")
+    try:
+        page.locator("#pp-question textarea").fill("Where should victims be placed without delay, according to the Working Group?")
+        page.locator("#pp-send").click()
+        page.wait_for_selector('#pp-citations .pp-cite[data-ref="report:7(c)"]')
+        answer = page.locator("#pp-chatbot .message").last
+        quotes = answer.locator("blockquote").all_inner_texts()
+        assert any("(c) 毫不拖延地将受害人安置在安全的收容所" in q for q in quotes), quotes
+        assert not any("Place victims" in q for q in quotes)  # the translation is never a quote
+        text = answer.inner_text()
+        assert "Unofficial translation / 非官方译文: (c) Place victims without delay in safe shelters" in text
+        assert text.index("毫不拖延地将受害人安置") < text.index("Unofficial translation / 非官方译文: (c) Place")
+        shoot(page, "chat-en-rendering.png")
+        page.locator("#pp-new").click()
+        page.wait_for_function("() => !document.querySelector('#pp-chatbot').innerText.includes('Place victims')")
+        page.locator("#pp-question textarea").fill("What is the capital of Australia?")
+        page.locator("#pp-send").click()
+        page.wait_for_function("() => document.querySelector('#pp-chatbot').innerText.includes('The documents do not say.')")
+        declined = page.locator("#pp-chatbot .message").last.inner_text()
+        assert "Closest passages (not an answer):" in declined
+        assert page.locator("#pp-citations .pp-cite").count() == 0
+        shoot(page, "chat-en-declined.png")
     finally:
         context.close()
 
