@@ -87,9 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     except EvalSetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    rows, labels, origin = [], [], []
+    rows, labels, origin, questions = [], [], [], []
     for name, items in sets:
         for item in items:
+            questions.append(f"{item['id']} {item['question']}")
             found = engine.retrieve(item["question"])
             rows.append(engine.answerability.features(found.text, found.hits, found.scope))
             labels.append(bool(item["answerable"]))
@@ -126,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             s = split([probs[i] for i in members], [labels[i] for i in members], threshold)
             report_rows.append([name, what, f"{fmt(s['refused_when_unanswerable'])} (of {s['unanswerable']})",
                                 f"{fmt(s['answered_when_answerable'])} (of {s['answerable']})"])
+    # the mistakes, out of fold, so the next feature is written against them
+    wrong = sorted((i for i, label in enumerate(labels) if (pooled[i] >= threshold) != label), key=lambda i: (labels[i], -pooled[i]))
+    mistakes = table(["question", "answerable", "probability"],
+                     [[questions[i][:100].replace("|", "/"), "yes" if labels[i] else "no", f"{pooled[i]:.3f}"] for i in wrong])
     weights = table(["feature", "weight (standardised)"], [[n, f"{w:+.3f}"] for n, w in zip(FEATURES, final.weights, strict=True)])
     text = "\n\n".join([
         "# Answerability: out-of-fold refusal",
@@ -135,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         table(["set", "model", "refused when unanswerable", "answered when answerable"], report_rows),
         "## Feature weights (the model fitted on all questions)",
         weights,
+        "## Out-of-fold mistakes (unanswerable answered first, then answerable declined)",
+        mistakes,
     ]) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "answerability.md").write_text(text, encoding="utf-8")

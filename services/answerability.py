@@ -30,7 +30,8 @@ from settings import Settings
 
 FEATURES = (
     "top", "margin", "dense", "dense_max", "lexical", "coverage", "corpus_coverage", "idf_coverage",
-    "missing_rare", "absent_names", "absent_numbers", "asks_quantity", "asks_who_where", "scope", "agree",
+    "missing_rare", "absent_names", "absent_numbers", "quantity_missing", "date_missing",
+    "asks_who_where", "scope", "agree",
 )
 COVERAGE_UNITS = 3  # the best units whose words may cover the question's
 UNIT_TOKEN_CACHE = 20_000  # units whose tokens are kept between questions
@@ -40,11 +41,32 @@ QUESTION_TOKENS = frozenset(
     "mean defin requir provid state parti protocol convent report group work recommend 什么 哪些 哪个 谁 是否 如何 怎么 "
     "怎样 为什么 多少 几 规定 说 了 吗 呢 要求 议定书 公约 报告 工作组 建议 缔约国".split()
 )
-# A question that asks for a number or a date ("how many States", "哪一年") is answered only by a
-# unit that gives one; its own numbering and cross-references ("article 5", "第 6 条") do not count.
-QUANTITY = re.compile(
-    r"\bhow (?:many|much|long|old)\b|\bwhat (?:percentage|number|amount|share|year|date)\b|\bwhich year\b|"
-    r"\bnumber of\b|\bwhen\b|多少|几个|几名|几次|几年|几项|几场|几天|哪一年|哪年|什么时候|何时|哪一天|日期",
+# A question that asks for a number ("how many States", "多少") is answered only by a unit that
+# gives one, one that asks for a date ("哪一年", "when") only by a unit with a date; a unit's own
+# numbering and cross-references ("article 5", "第 6 条") do not count.
+ASKS_QUANTITY = re.compile(
+    r"\bhow (?:many|much|long|old)\b|\bwhat (?:percentage|number|amount|share|proportion)\b|\bnumber of\b|"
+    r"\bbudget\b|\bvotes?\b|多少|几个|几名|几次|几项|几场|几道|几票|比例|预算",
+    re.I,
+)
+ASKS_DATE = re.compile(
+    r"\bwhen\b|\bwhat (?:year|date|day)\b|\bwhich (?:year|day|date)\b|\bdeadline\b|"
+    r"哪一年|哪年|什么时候|何时|哪一天|哪天|哪几天|日期|截止",
+    re.I,
+)
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve fifteen eighteen twenty thirty forty fifty "
+    "hundred thousand million first second third fourth fifth sixth seventh eighth ninth tenth twentieth "
+    "thirtieth fortieth half"
+)
+QUANTITY_IN_TEXT = re.compile(
+    r"[0-9]|\b(?:" + "|".join(_NUMBER_WORDS.split()) + r")\b|"
+    r"[一二两三四五六七八九十百千万]+\s*(?:个|名|次|场|岁|天|日|周|月|年|项|届|票|小时|倍|%)|百分之",
+    re.I,
+)
+DATE_IN_TEXT = re.compile(
+    r"\b(?:19|20)[0-9]{2}\b|\b(?:January|February|March|April|May|June|July|August|September|October|"
+    r"November|December)\b|[0-9一二三四五六七八九十]+\s*月|[0-9]{4}\s*年",
     re.I,
 )
 WHO_WHERE = re.compile(r"\bwho\b|\bwhose\b|\bwhich (?:country|countries|state|delegation|city)\b|\bwhere\b|谁|哪个国家|哪些国家|哪位|哪国|哪里|哪个城市|何处|由谁", re.I)
@@ -53,7 +75,11 @@ REFERENCE_NUMBER = re.compile(
     r"第\s*[0-9一二三四五六七八九十]+\s*[条款段项章届]|[0-9]+\s*/\s*[0-9]+\s*号",
     re.I | re.M,
 )
-DIGIT = re.compile(r"[0-9]|[一二三四五六七八九十百千万]")
+NUMBER = re.compile(
+    r"^\s*\(?[0-9a-z]{1,4}[.)]|\b(?:article|paragraph|para\.|art\.|resolution|decision|chapter)s?\s*[0-9/]+|"
+    r"第\s*[0-9一二三四五六七八九十]+\s*[条款段项章届]|[0-9]+\s*/\s*[0-9]+\s*号",
+    re.I | re.M,
+)
 NUMBER = re.compile(r"(?<![0-9])[0-9]{2,}(?![0-9])")
 NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}(?:\s+[A-Z][a-z]{2,})*")
 
@@ -150,7 +176,9 @@ class Answerability:
         in_corpus = _covered(expanded, self._vocabulary)
         names = [n for n in NAME.findall(question) if n.lower() not in self._lowered]
         numbers = [n for n in NUMBER.findall(question) if n not in self._lowered]
-        best_text = REFERENCE_NUMBER.sub(" ", self.index.by_ref[top.ref].text) if top.ref in self.index.by_ref else ""
+        near_texts = [REFERENCE_NUMBER.sub(" ", self._text(h.ref)) for h in hits[:COVERAGE_UNITS]]
+        asks_quantity = bool(ASKS_QUANTITY.search(question))
+        asks_date = bool(ASKS_DATE.search(question))
         near = set().union(*(self._unit_tokens(h.ref) for h in hits[:COVERAGE_UNITS])) if hits else set()
         weight = {t: self._idf(options) for t, options in expanded.items()}
         found = {t for t, options in expanded.items() if options & near}
@@ -169,7 +197,8 @@ class Answerability:
             "missing_rare": max((weight[t] for t in expanded if t not in found), default=0.0) / self._max_idf,
             "absent_names": float(len(names)),
             "absent_numbers": float(len(numbers)),
-            "asks_quantity": float(bool(QUANTITY.search(question)) and not DIGIT.search(best_text)),
+            "quantity_missing": float(asks_quantity and not any(QUANTITY_IN_TEXT.search(t) for t in near_texts)),
+            "date_missing": float(asks_date and not any(DATE_IN_TEXT.search(t) for t in near_texts)),
             "asks_who_where": float(bool(WHO_WHERE.search(question))),
             "scope": float(scope is not None),
             "agree": min(top.signals.values(), default=0.0),
@@ -188,6 +217,11 @@ class Answerability:
     @property
     def _max_idf(self) -> float:
         return math.log((self._units + 1) / 0.5)
+
+    def _text(self, ref: str) -> str:
+        """A unit's text with its rendering: a number in either counts."""
+        rendering = self.index.renderings.get(ref)
+        return self.index.by_ref[ref].text + ("\n" + rendering.text if rendering else "")
 
     def _unit_tokens(self, ref: str) -> frozenset[str]:
         return self._tokens_of(ref)
