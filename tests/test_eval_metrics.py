@@ -156,3 +156,29 @@ def test_locate_verifies_offsets():
     assert DOC[start:end] == "2. Second para:\n(a) item a;\n(b) item b."
     with pytest.raises(LookupError):
         locate("not in the document", DOC, 0)
+
+
+def test_ablation_verdicts_weigh_both_sets():
+    from types import SimpleNamespace
+
+    from eval.report import ablation_markdown
+
+    def run(mrr):
+        return {"hit@1": mrr, "hit@5": mrr, "mrr": mrr}
+
+    ablation = {
+        "ours": {"pinpoint": run(0.88), "pinpoint -a": run(0.88), "pinpoint -b": run(0.886), "pinpoint -c": run(0.95),
+                 "pinpoint -d": run(0.88), "pinpoint -e": run(0.90)},
+        "dev": {"pinpoint": run(0.90), "pinpoint -a": run(0.78), "pinpoint -b": run(0.83), "pinpoint -c": run(0.80),
+                "pinpoint -d": run(0.90), "pinpoint -e": run(0.91)},
+    }
+    text = ablation_markdown(ablation, SimpleNamespace(retrieval_steps=("a", "b"), embedders=("gemma",)))
+    verdicts = {line.split(" | ")[0].strip("| "): line.rsplit(" | ", 1)[1].strip(" |") for line in text.splitlines()
+                if line.startswith("| pinpoint -")}
+    assert verdicts == {
+        "pinpoint -a": "earns its place",  # lost on one set, neutral on the other
+        "pinpoint -b": "earns its place",  # a gain within the tolerance on one set
+        "pinpoint -c": "trades one set for the other",
+        "pinpoint -d": "inert on these sets",
+        "pinpoint -e": "does not earn it",  # the pipeline is better without it everywhere
+    }
