@@ -93,13 +93,8 @@ def zh_words(text: str) -> list[str]:
 
 
 def en_words(text: str) -> list[str]:
-    """Lower-case English words of normalised text, stop words removed, not stemmed. A hyphenated
-    word also gives its parts: "non-punishment" must meet "not punishing"."""
-    out = []
-    for word in LATIN_WORD.findall(text):
-        parts = word.split("-") if "-" in word else []
-        out.extend(w for w in (word, *parts) if w not in EN_STOP and not (w.isdigit() and len(w) > 4))
-    return out
+    """Lower-case English words of normalised text, stop words removed, not stemmed."""
+    return [w for w in LATIN_WORD.findall(text) if w not in EN_STOP and not (w.isdigit() and len(w) > 4)]
 
 
 def stem(words: list[str]) -> list[str]:
