@@ -10,6 +10,7 @@ mapped to the refs of the units its span overlaps (``chunk_refs``).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Sequence
 from typing import Protocol
@@ -134,6 +135,13 @@ class StarterSystem:
             self.refs[node.node_id] = chunk_refs(start, end, doc_units.get(key, []))
         self.chunks = len(self.refs)
 
+    def scored(self, per_chunk: bool) -> StarterSystem:
+        """The same index scored the other way: "starter" and "starter-chunks" share one build, the
+        corpus is not embedded twice."""
+        view = copy.copy(self)
+        view.name, view.per_chunk = ("starter-chunks" if per_chunk else "starter"), per_chunk
+        return view
+
     def ask(self, question: str) -> Answer:
         chunks = [self.refs[n.node.node_id] for n in self.retriever.retrieve(question)]
         if self.per_chunk:
@@ -203,7 +211,11 @@ def build_systems(
         elif name == "fusion-rrf":
             systems.append(FusionSystem(settings, loaded, k))
         elif name in ("starter", "starter-chunks"):
-            systems.append(StarterSystem(settings, k, units, per_chunk=name == "starter-chunks"))
+            built = next((s for s in systems if isinstance(s, StarterSystem)), None)
+            if built is None:
+                systems.append(StarterSystem(settings, k, units, per_chunk=name == "starter-chunks"))
+            else:
+                systems.append(built.scored(per_chunk=name == "starter-chunks"))
         else:
             raise ValueError(f"unknown system {name!r}; choose from pinpoint, dense, dense-<embedder>, bm25, fusion-rrf, starter, starter-chunks")
     if ablate:
