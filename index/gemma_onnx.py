@@ -30,7 +30,9 @@ except the feed-forward's down projections (see ``convert``).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import math
 import os
 import struct
@@ -332,16 +334,32 @@ def convert(model_dir: Path, out_path: Path, quantize: bool) -> Path:
             # values far above the rest, on any token), and onnxruntime quantizes a MatMul's input
             # with one scale for the whole tensor, so most of it would round to a few levels; that
             # error grows with the text's length.
-            quantize_dynamic(
-                fp32,
-                result,
-                op_types_to_quantize=["MatMul", "Gather"],
-                per_channel=True,
-                weight_type=QuantType.QUInt8,
-                nodes_to_exclude=down_projections,
-            )
+            with _quiet_root_logger():
+                quantize_dynamic(
+                    fp32,
+                    result,
+                    op_types_to_quantize=["MatMul", "Gather"],
+                    per_channel=True,
+                    weight_type=QuantType.QUInt8,
+                    nodes_to_exclude=down_projections,
+                )
         os.replace(result, out_path)
     return out_path
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    """The quantizer logs advice through the root logger ("consider pre-processing"), which would
+    install a stderr handler for the rest of the process: every library's debug records (bm25s's
+    among them) then reach the user's terminal. A handler of our own, for the call's duration,
+    keeps the root logger unconfigured and drops that advice."""
+    root = logging.getLogger()
+    sink = logging.NullHandler()
+    root.addHandler(sink)
+    try:
+        yield
+    finally:
+        root.removeHandler(sink)
 
 
 def document_prompt(title: str | None = None) -> str:

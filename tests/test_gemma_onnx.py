@@ -183,3 +183,15 @@ def test_safetensors_reader(tmp_path):
     assert sorted(tensors) == ["a", "b"]
     np.testing.assert_array_equal(tensors["a"], a)
     np.testing.assert_array_equal(tensors["b"], b)
+
+
+def test_the_quantizers_advice_leaves_the_terminal_quiet(capsys):
+    """onnxruntime's quantizer logs through the root logger; that must not configure it for the
+    rest of the process (every library's debug records would then reach the user's terminal)."""
+    import logging
+
+    before = list(logging.getLogger().handlers)
+    with gemma_onnx._quiet_root_logger():
+        logging.warning("Please consider to run pre-processing before quantization.")
+    assert logging.getLogger().handlers == before
+    assert "pre-processing" not in capsys.readouterr().err
