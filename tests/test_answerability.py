@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from services.answerability import ASKS_DATE, ASKS_QUANTITY, DATE_IN_TEXT, FEATURES, QUANTITY_IN_TEXT, AnswerabilityModel
+from services.answerability import (
+    ASKS_DATE,
+    ASKS_QUANTITY,
+    DATE_IN_TEXT,
+    FEATURES,
+    QUANTITY_IN_TEXT,
+    AnswerabilityModel,
+)
 from settings import ROOT, get_settings
 
 
