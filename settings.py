@@ -123,7 +123,12 @@ class Settings:
     ingest_threads: int = field(default_factory=lambda: _env_int("PINPOINT_INGEST_THREADS", os.cpu_count() or 1))
     # The embedding window in model tokens; a longer unit is embedded as sentence windows.
     embed_window_tokens: int = field(default_factory=lambda: _env_int("PINPOINT_EMBED_WINDOW", 128))
+    # Windows embedded and cached together at ingest (a kill loses at most one batch).
     embed_batch: int = field(default_factory=lambda: _env_int("PINPOINT_EMBED_BATCH", 32))
+    # Texts per EmbeddingGemma onnxruntime run. One: the int8 graph quantizes a run's activations on one
+    # scale, so in a larger run a text's vector depends on its batch-mates (an added document's windows
+    # would differ from the same windows in a full ingest), and a run is padded to its longest text.
+    gemma_batch: int = field(default_factory=lambda: _env_int("PINPOINT_GEMMA_BATCH", 1))
     # Scale benchmark (`python -m eval.scale`): where generated corpora, their indexes and embedding caches
     # go (never inside the repository), the corpus sizes in units, and the generator's seed.
     scale_dir: Path = field(

@@ -207,6 +207,7 @@ def warm(questions: list[str]) -> dict[str, Any]:
     """
     from eval.baselines import StarterSystem
     from index.hybrid import LoadedIndex
+    from services.answer import Answerer
     from services.cite import UnknownReference
     from services.engine import Engine
 
@@ -216,6 +217,7 @@ def warm(questions: list[str]) -> dict[str, Any]:
     load_s = time.perf_counter() - t0
     engines = {mode: Engine(settings, mode, index=loaded) for mode in ("hybrid", "dense", "bm25")}
     pinpoint = engines["hybrid"]
+    answerer = Answerer(pinpoint, settings)
     refs = cite_queries(loaded.units)
     expected = dict(refs)
     resolved = 0
@@ -229,7 +231,7 @@ def warm(questions: list[str]) -> dict[str, Any]:
 
     for engine in engines.values():
         time_ms(engine.retriever.search, WARMUP)
-    time_ms(pinpoint.ask, WARMUP)
+    time_ms(answerer.answer, WARMUP)
     time_ms(cite, [query for query, _ in refs[: len(WARMUP)]])
     resolved = 0
     log(f"index loaded in {load_s:.2f} s; engines warm")
@@ -245,7 +247,7 @@ def warm(questions: list[str]) -> dict[str, Any]:
 
     timed: dict[str, Callable[[str], Any]] = {
         "pinpoint retrieval": pinpoint.retriever.search,
-        "pinpoint ask": pinpoint.ask,
+        "pinpoint ask": answerer.answer,
         "dense only": engines["dense"].retriever.search,
         "BM25 only": engines["bm25"].retriever.search,
         "llama-index starter": starter.retriever.retrieve,

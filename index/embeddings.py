@@ -145,13 +145,16 @@ class GemmaEmbedding(_ArrayEmbedding):
     _loading: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _paths: Any = PrivateAttr()
     _threads: int = PrivateAttr(default=1)
-    _batch: int = PrivateAttr(default=8)
+    _batch: int = PrivateAttr(default=1)
 
     def __init__(self, threads: int = 1, settings: Any = None, **kwargs: Any) -> None:
+        from settings import get_settings
+
         super().__init__(model_name=self.MODEL_ID, **kwargs)
+        settings = settings or get_settings()
         self._paths = gemma_paths(settings)
         self._threads = threads
-        self._batch = settings.embed_batch if settings is not None else self._batch
+        self._batch = settings.gemma_batch
         self._model = None  # loaded at the first encode: `cite` of a reference never needs it
 
     @classmethod
@@ -189,14 +192,17 @@ def gemma_paths(settings: Any = None) -> tuple[Path, Path]:
 
 
 def gemma_model_id(settings: Any = None) -> str:
-    """The Gemma graph's identity for cache keys: its precision and the graph file's recorded hash, so
-    vectors of an int8 graph are never reused for an fp32 one, nor those of another conversion."""
+    """The Gemma graph's identity for cache keys: its precision, the graph file's recorded hash and the
+    texts per run, so vectors of an int8 graph are never reused for an fp32 one, nor those of another
+    conversion, nor int8 vectors computed beside other batch-mates."""
     from index.model_install import status
     from settings import get_settings
 
-    state = status(settings or get_settings())
+    settings = settings or get_settings()
+    state = status(settings)
     graph = next((f for f in state.files if f.path.endswith(".onnx")), None)
-    return f"{GemmaEmbedding.MODEL_ID}-{state.precision}-{graph.expected_sha256[:12] if graph else 'missing'}"
+    sha = graph.expected_sha256[:12] if graph else "missing"
+    return f"{GemmaEmbedding.MODEL_ID}-{state.precision}-{sha}-b{settings.gemma_batch}"
 
 
 def usable_embedders(settings: Any) -> tuple[tuple[str, ...], str | None]:
