@@ -113,8 +113,10 @@ class Settings:
         default_factory=lambda: _env_weights("PINPOINT_EMBEDDER_WEIGHTS", "use=1,e5=3")
     )
     threads: int = field(default_factory=lambda: _env_int("PINPOINT_THREADS", 1))
-    # onnxruntime threads of one EmbeddingGemma query encode when serving: the question's one dense run.
-    gemma_threads: int = field(default_factory=lambda: _env_int("PINPOINT_GEMMA_THREADS", 1))
+    # onnxruntime threads of one EmbeddingGemma query encode: the question's one dense run. Two: one user's
+    # question then costs about a third less; a server shared by many users at once serves more requests
+    # with 1, each request then keeping to one core (docs/experiments.md).
+    gemma_threads: int = field(default_factory=lambda: _env_int("PINPOINT_GEMMA_THREADS", 2))
     # Encodes of one question (e5 on the question and on its translation, USE) run side by side in a
     # pool of this many threads, shared by all requests; each model runs single-threaded, so the pool
     # uses that many cores without two thread pools fighting over them.

@@ -62,7 +62,8 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "ram_gib": round(mem_kb / 1024**2, 1),
         "python": platform.python_version(),
-        "threads": os.environ.get("PINPOINT_THREADS", "1"),
+        "threads": get_settings().threads,
+        "gemma_threads": get_settings().gemma_threads,
         "loadavg_1m": round(os.getloadavg()[0], 2),  # other load on a shared machine skews everything
     }
 
@@ -279,7 +280,7 @@ def render(result: dict[str, Any]) -> str:
         f"# Pinpoint benchmark{' (quick)' if result['quick'] else ''}",
         "",
         f"{result['date']} · {m['nproc']} CPUs (nproc) · {m['cpu']} · {m['ram_gib']} GiB RAM · "
-        f"Python {m['python']} · load avg {m['loadavg_1m']} at start · PINPOINT_THREADS={m['threads']} · "
+        f"Python {m['python']} · load avg {m['loadavg_1m']} at start · PINPOINT_THREADS={m['threads']} · PINPOINT_GEMMA_THREADS={m['gemma_threads']} · "
         f"embedders {','.join(result['embedders'])} · "
         f"{first['units']} units · {result['questions']} questions · run took {result['run_seconds']:.0f} s",
         "",
