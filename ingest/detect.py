@@ -19,7 +19,7 @@ from pathlib import Path
 
 from index.text_norm import language_of
 from index.versions import symbol_key
-from ingest.grammar import ROMAN_ITEMS
+from ingest.grammar import ROMAN_ITEMS, symbols_in
 from ingest.labels import split_pinpoint
 from ingest.manifest import KEY, KINDS, LANGUAGES
 from ingest.readers import Block, blocks, extract
@@ -34,9 +34,6 @@ PARSERS: dict[str, Callable[[list[Block], str], tuple[str, list[RawUnit]]]] = {
 # How far down a file its symbol and title are looked for when it has no unit to stop at: a UN cover
 # page (symbol, distribution, date, language, agenda item, title) fits in this many lines.
 HEAD_LINES = 15
-# A UN document symbol: capital letters first, then slash-separated parts, one with a digit
-# ("CTOC/COP/WG.4/2019/2", "A/RES/55/25", "EGM/2019/1", "E/CN.15/2019/L.1/Add.1").
-SYMBOL = re.compile(r"(?<![\w/.-])[A-Z][A-Z0-9.]*(?:/[A-Z0-9][A-Za-z0-9.-]*)+")
 # Cover-page lines that are not the title: distribution, date, original language, bracketed notes.
 COVER_LINE = re.compile(
     r"^(?:distr\b|original\s*:|原文\s*[:：]|(?:general|limited|restricted|united nations|联合国)$"
@@ -210,10 +207,8 @@ def _head(raw_lines: list[str], text: str, reading: _Reading) -> list[str]:
 
 def _symbol(head: list[str]) -> str | None:
     for line in head:
-        for match in SYMBOL.finditer(line):
-            symbol = match.group(0).rstrip(".-")
-            if any(c.isdigit() for c in symbol):
-                return symbol
+        for match in symbols_in(line):
+            return match.group(0).rstrip(".-")
     return None
 
 

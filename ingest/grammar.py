@@ -275,9 +275,17 @@ EN_INSTRUMENT_TITLE = re.compile(
     r"\b([A-Z][\w'-]*(?:\s+(?:[A-Z][\w'-]*|in|of|against|on|the|and|by|for|to)){0,8}"
     r"\s+(?:Protocol|Convention|Covenant|Charter|Directive))\b"
 )
+# A UN document symbol: capital letters first, then slash-separated parts ("CTOC/COP/WG.4/2019/2",
+# "A/RES/55/25", "EGM/2019/1", "E/CN.15/2019/L.1/Add.1"); one with a digit is a symbol (``is_symbol``).
+DOCUMENT_SYMBOL = re.compile(r"(?<![\w/.-])[A-Z][A-Z0-9.]*(?:/[A-Z0-9][A-Za-z0-9.-]*)+")
 # A capitalised word followed by a determiner opens a sentence ("Both the Protocol", "Must this
 # Convention"), it is not part of a title: in titles a determiner follows a preposition ("against the").
 SENTENCE_OPENER = re.compile(r"^[A-Z][\w'-]*\s+(?=(?:the|this|that|its|these|those|each|either|both)\s)")
+
+
+def symbols_in(text: str) -> Iterator[re.Match[str]]:
+    """The UN document symbols written in ``text``: symbol-shaped, with a digit ("and/or" is not one)."""
+    return (m for m in DOCUMENT_SYMBOL.finditer(text) if any(c.isdigit() for c in m.group(0)))
 
 
 def document_names(doc: Document) -> tuple[str, ...]:

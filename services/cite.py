@@ -11,6 +11,8 @@ best-matching units are returned.
 from __future__ import annotations
 
 from index.hybrid import LoadedIndex
+from index.text_norm import normalize
+from ingest.grammar import symbols_in
 from ingest.labels import labels_of_many
 from ingest.manifest import KEY
 from ingest.units import Unit
@@ -73,13 +75,24 @@ def lookup_reference(
 
 
 def _names_another_document(index: LoadedIndex, query: str) -> bool:
-    """A raw ref of a key no document has ("notes:3(b)" after `app.py remove notes`, or a typo) names one
-    unit exactly, so it is an unknown reference, not a phrase to search: whether the rest reads as a
-    pinpoint is asked of the same parser with a key that exists."""
-    key, colon, pinpoint = query.strip().partition(":")
-    if not colon or not KEY.fullmatch(key) or key in index.doc_by_key or not index.docs:
+    """A reference into a document the corpus does not have is an unknown reference, not a phrase to
+    search: a raw ref of a key no document has ("notes:3(b)" after `app.py remove notes`, or a typo),
+    or a pinpoint beside a UN symbol no document has ("EGM/2019/1 para. 3 (c)"). Whether the rest
+    reads as a reference is asked of the same parser with a document that exists in its place."""
+    if not index.docs:
         return False
-    return parse_reference(f"{index.docs[0].key}:{pinpoint}", index.docs) is not None
+    key, colon, pinpoint = query.strip().partition(":")
+    if colon and KEY.fullmatch(key):
+        return key not in index.doc_by_key and parse_reference(f"{index.docs[0].key}:{pinpoint}", index.docs) is not None
+    known = next((doc for doc in index.docs if doc.symbol), None)
+    symbols = [normalize(doc.symbol) for doc in index.docs if doc.symbol]
+    for match in symbols_in(query):
+        written = normalize(match.group(0))
+        # "A/RES/55/25" begins the symbol of three documents ("A/RES/55/25, annex II"): known, if not one
+        if known is not None and not any(s == written or s.startswith((f"{written},", f"{written} ")) for s in symbols):
+            in_its_place = query[: match.start()] + known.symbol + query[match.end() :]
+            return parse_reference(in_its_place, index.docs) is not None
+    return False
 
 
 def joint_labels(index: LoadedIndex, refs: list[str]) -> dict[str, str]:

@@ -309,6 +309,7 @@ def cli(subset_base, make_env, tmp_path_factory, fixtures_dir):
     runs["remove"] = run_app(["remove", EGM_KEY, "--json"], env)
     runs |= parallel({
         "cite removed": (["cite", f"{EGM_KEY}:3(b)"], env),
+        "cite removed by symbol": (["cite", f"{EGM_SYMBOL} para. 3 (b)"], env),
         "remove unknown": (["remove", EGM_KEY], env),
     })
     snapshots["removed corpus"] = tree(corpus_dir)
@@ -391,6 +392,8 @@ def test_remove_takes_the_document_out_of_the_corpus_and_lookup(cli):
     assert snapshots["removed corpus"] == snapshots["start corpus"]  # the copy and the entry gone, the manifest as it was
     cite = runs["cite removed"]
     assert cite.returncode == 2 and f"no unit '{EGM_KEY}:3(b)'" in cite.stderr
+    by_symbol = runs["cite removed by symbol"]  # not a phrase search landing on another document's para. 3
+    assert by_symbol.returncode == 2 and f"no unit '{EGM_SYMBOL} para. 3 (b)'" in by_symbol.stderr
     unknown = runs["remove unknown"]
     assert unknown.returncode == 2 and "the documents are report, tip-protocol" in unknown.stderr
 

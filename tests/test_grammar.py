@@ -163,3 +163,8 @@ def test_where_a_name_counts():
     cues = g.NameMatcher([("recommend", "report")])
     assert list(cues.spans(" what did they recommended? ", g.word_start))  # a cue is a prefix
     assert not list(cues.spans(" unrecommend ", g.word_start))  # but begins a word
+
+
+def test_symbols_in_finds_un_symbols_and_not_words_with_a_slash():
+    text = "See EGM/2019/1 and/or A/RES/55/25, annex II, and E/CN.15/2019/L.1/Add.1 (not ABC/DEF)."
+    assert [m.group(0) for m in g.symbols_in(text)] == ["EGM/2019/1", "A/RES/55/25", "E/CN.15/2019/L.1/Add.1"]
