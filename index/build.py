@@ -253,7 +253,7 @@ class _VectorSource:
         distinct = set(texts)
         self.model = model_id(name, settings)  # the cache's key: vectors of another model or engine are not reused
         missing = distinct - self.cache.known(self.model, distinct) if use_cache else distinct
-        self.bar = tqdm(total=len(missing), desc=f"embedding ({name})", unit="window", disable=not progress)
+        self.bar = tqdm(total=len(missing), desc=f"embedding ({name})", unit="window", disable=not progress or not missing)
 
     def fill(self, nodes: list[TextNode]) -> None:
         texts = list(dict.fromkeys(node.text for node in nodes))
