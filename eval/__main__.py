@@ -55,15 +55,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def shown_path(path: Path) -> str:
-    """A path as a report may print it: relative to the project, else the file name alone (a report
-    never names a folder of the machine it ran on)."""
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return path.name
-
-
 def run(system: System, questions: list[dict], ref_lang: dict[str, str]) -> list[QuestionResult]:
     """Ask every question, timing each call (the system is already warm)."""
     from eval.metrics import QuestionResult, direction_of
@@ -131,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         checks = metrics.check_targets(summaries["pinpoint"]) if "pinpoint" in summaries else None
         name = path.stem
         info = {
-            "set": shown_path(path), "date": time.strftime("%Y-%m-%d %H:%M"), "questions": len(questions),
+            "set": report.shown_path(path), "date": time.strftime("%Y-%m-%d %H:%M"), "questions": len(questions),
             "answerable": sum(bool(q["gold"]) for q in questions), "index": loaded.name,
             "seconds": time.perf_counter() - set_started,
         }

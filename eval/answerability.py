@@ -74,9 +74,8 @@ def split(probabilities: list[float], labels: list[bool], threshold: float) -> d
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     apply_offline_defaults()
-    from eval.__main__ import shown_path
     from eval.questions import EvalSetError, load_set
-    from eval.report import fmt, table
+    from eval.report import fmt, shown_path, table
     from services.answerability import FEATURES, fit
     from services.engine import Engine
 

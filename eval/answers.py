@@ -43,9 +43,9 @@ import settings as settings_module  # noqa: E402
 
 settings_module.apply_offline_defaults()
 
-from eval.__main__ import shown_path  # noqa: E402
 from eval.metrics import hit_at, related  # noqa: E402
 from eval.questions import EvalSetError, load_set, warn_unknown_refs  # noqa: E402
+from eval.report import shown_path  # noqa: E402
 
 DEFAULT_SET = ROOT / "eval" / "sets" / "questions.jsonl"
 DEFAULT_MULTITURN = ROOT / "eval" / "sets" / "multiturn.jsonl"

@@ -34,6 +34,7 @@ from typing import Any
 
 from eval.bench import machine
 from eval.questions import load_set
+from eval.report import shown_path
 from eval.timing import ProgressLog, ServedApp, serve_app, summarize
 from settings import ROOT, apply_offline_defaults, get_settings
 
@@ -275,12 +276,11 @@ def main(argv: list[str] | None = None) -> int:
                 "PINPOINT_EMBEDDERS": ",".join(settings.embedders),
             }
             results.append(result)
-    question_set = args.set.resolve()
-    report = render(results, host, date, str(question_set.relative_to(ROOT) if question_set.is_relative_to(ROOT) else question_set))
+    report = render(results, host, date, shown_path(args.set))
     print(report)
     REPORTS.mkdir(parents=True, exist_ok=True)
     (REPORTS / f"{args.name}.md").write_text(report, encoding="utf-8")
-    payload = {"date": date, "machine": host, "set": str(question_set), "runs": results}
+    payload = {"date": date, "machine": host, "set": shown_path(args.set), "runs": results}
     (REPORTS / f"{args.name}.json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     errors = [e for r in results for e in r["errors"]]
     for error in errors:

@@ -10,6 +10,17 @@ import json
 from pathlib import Path
 
 from eval.metrics import DIRECTIONS, LANGS
+from settings import ROOT
+
+
+def shown_path(path: Path) -> str:
+    """A path as a report may print it: relative to the project, else the file name alone (a report
+    never names a folder of the machine it ran on)."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return path.name
+
 
 SCORING_NOTES = """\
 Scoring rules:

@@ -30,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eval.report import shown_path
 from eval.scale.sentences import Pool, load_pools
 from ingest.grammar import ROMAN_ITEMS, cn_numeral, letter_item, roman_numeral
 from ingest.manifest import MANIFEST_NAME, load_manifest
@@ -82,7 +83,7 @@ class GeneratedCorpus:
     by_kind: dict[str, int] = field(default_factory=dict)  # "report-zh" -> units
 
     def to_json(self) -> dict:
-        return {"folder": str(self.folder), "units": self.units, "documents": self.documents,
+        return {"folder": shown_path(self.folder), "units": self.units, "documents": self.documents,
                 "shipped_units": self.shipped_units, "by_kind": self.by_kind}
 
 
