@@ -57,13 +57,14 @@ def machine() -> dict[str, Any]:
     """What the numbers were measured on: they mean little without it."""
     cpu = next((line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem_kb = next((int(line.split()[1]) for line in _lines("/proc/meminfo") if line.startswith("MemTotal:")), 0)
+    settings = get_settings()
     return {
         "nproc": len(os.sched_getaffinity(0)),
         "cpu": cpu,
         "ram_gib": round(mem_kb / 1024**2, 1),
         "python": platform.python_version(),
-        "threads": get_settings().threads,
-        "gemma_threads": get_settings().gemma_threads,
+        "threads": settings.threads,
+        "gemma_threads": settings.gemma_threads,
         "loadavg_1m": round(os.getloadavg()[0], 2),  # other load on a shared machine skews everything
     }
 

@@ -206,10 +206,7 @@ def _head(raw_lines: list[str], text: str, reading: _Reading) -> list[str]:
 
 
 def _symbol(head: list[str]) -> str | None:
-    for line in head:
-        for match in symbols_in(line):
-            return match.group(0).rstrip(".-")
-    return None
+    return next((match.group(0).rstrip(".-") for line in head for match in symbols_in(line)), None)
 
 
 def _unique_key(base: str, existing: list[Document]) -> str:

@@ -276,7 +276,7 @@ EN_INSTRUMENT_TITLE = re.compile(
     r"\s+(?:Protocol|Convention|Covenant|Charter|Directive))\b"
 )
 # A UN document symbol: capital letters first, then slash-separated parts ("CTOC/COP/WG.4/2019/2",
-# "A/RES/55/25", "EGM/2019/1", "E/CN.15/2019/L.1/Add.1"); one with a digit is a symbol (``is_symbol``).
+# "A/RES/55/25", "EGM/2019/1", "E/CN.15/2019/L.1/Add.1"); one with a digit is a symbol (``symbols_in``).
 DOCUMENT_SYMBOL = re.compile(r"(?<![\w/.-])[A-Z][A-Z0-9.]*(?:/[A-Z0-9][A-Za-z0-9.-]*)+")
 # A capitalised word followed by a determiner opens a sentence ("Both the Protocol", "Must this
 # Convention"), it is not part of a title: in titles a determiner follows a preposition ("against the").

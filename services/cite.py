@@ -85,11 +85,13 @@ def _names_another_document(index: LoadedIndex, query: str) -> bool:
     if colon and KEY.fullmatch(key):
         return key not in index.doc_by_key and parse_reference(f"{index.docs[0].key}:{pinpoint}", index.docs) is not None
     known = next((doc for doc in index.docs if doc.symbol), None)
+    if known is None:
+        return False
     symbols = [normalize(doc.symbol) for doc in index.docs if doc.symbol]
     for match in symbols_in(query):
         written = normalize(match.group(0))
         # "A/RES/55/25" begins the symbol of three documents ("A/RES/55/25, annex II"): known, if not one
-        if known is not None and not any(s == written or s.startswith((f"{written},", f"{written} ")) for s in symbols):
+        if not any(s == written or s.startswith((f"{written},", f"{written} ")) for s in symbols):
             in_its_place = query[: match.start()] + known.symbol + query[match.end() :]
             return parse_reference(in_its_place, index.docs) is not None
     return False
